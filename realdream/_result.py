@@ -1,0 +1,209 @@
+"""What a successful call returns: the images, and the exact request that made them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image, UnidentifiedImageError
+
+from realdream import _contract
+from realdream._errors import InvalidResponseError
+from realdream._headers import parse_float
+from realdream._metadata import encode_image, format_parameters, write_atomic
+from realdream._params import GenerationRequest
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
+__all__ = ["Credits", "GeneratedImage", "GenerationResult", "parse_images", "sniff_mime_type"]
+
+_DATA_URL_PREFIX = "data:"
+
+
+@dataclass(frozen=True, eq=False)
+class GeneratedImage:
+    """One generated image: its encoded bytes, their type and size, and how it was made."""
+
+    data: bytes = field(repr=False)
+    mime_type: str
+    width: int
+    height: int
+    request: GenerationRequest | None = field(default=None, repr=False)
+    index: int = 0
+
+    @cached_property
+    def parameters(self) -> str | None:
+        """AUTOMATIC1111 ``parameters`` text for this image (``None`` without a request)."""
+        if self.request is None:
+            return None
+        return format_parameters(self.request, index=self.index)
+
+    @property
+    def extension(self) -> str:
+        return {"image/png": ".png", "image/webp": ".webp"}.get(self.mime_type, ".jpg")
+
+    def to_pil(self) -> PILImage:
+        """The image decoded with Pillow."""
+        image = Image.open(io.BytesIO(self.data))
+        image.load()
+        return image
+
+    def encode(self, suffix: str, *, embed_parameters: bool = True) -> bytes:
+        """The image as ``suffix`` (``.png``, ``.jpg``, ``.webp``), parameters embedded."""
+        return encode_image(self.data, suffix, self.parameters if embed_parameters else None)
+
+    def save(self, path: str | os.PathLike[str], *, embed_parameters: bool = True) -> Path:
+        """Write the image atomically; the format follows the suffix (none: the original's).
+
+        The generation parameters are embedded as AUTOMATIC1111 ``parameters`` text.
+        """
+        target = Path(path)
+        if not target.suffix:
+            target = target.with_suffix(self.extension)
+        return write_atomic(target, self.encode(target.suffix, embed_parameters=embed_parameters))
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """The images of one call, the request actually sent (seed resolved), and what it cost."""
+
+    images: tuple[GeneratedImage, ...]
+    request: GenerationRequest
+    elapsed: float
+    remaining_credits: float | None = None
+    request_id: str | None = None
+    cost: float | None = None
+    generation_time: float | None = None
+    retries: int = 0
+
+    @property
+    def seed(self) -> int:
+        return self.request.seed
+
+    @property
+    def image(self) -> GeneratedImage:
+        """The first image."""
+        return self.images[0]
+
+    @classmethod
+    def from_response(
+        cls,
+        request: GenerationRequest,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        elapsed: float,
+        retries: int = 0,
+    ) -> GenerationResult:
+        """Parse a 200 response once into a result."""
+        request = _with_server_seed(request, headers.get(_contract.HEADER_SEED))
+        blobs = parse_images(body, headers.get("content-type", ""), status_code=200)
+        images = tuple(_image(blob, request, i, headers) for i, blob in enumerate(blobs))
+        cost = parse_float(headers.get(_contract.HEADER_COST))
+        return cls(
+            images=images,
+            request=request,
+            elapsed=elapsed,
+            remaining_credits=parse_float(headers.get(_contract.HEADER_REMAINING_CREDITS)),
+            request_id=headers.get(_contract.HEADER_REQUEST_ID),
+            cost=cost if cost is not None else len(images) * _contract.COST_PER_IMAGE_USD,
+            generation_time=parse_float(headers.get(_contract.HEADER_GENERATION_TIME)),
+            retries=retries,
+        )
+
+
+@dataclass(frozen=True)
+class Credits:
+    """The account's balance, from ``GET /v1/get-user-credits``."""
+
+    credits: float
+    free_credits: float
+
+
+def sniff_mime_type(data: bytes) -> str | None:
+    """The image type from the magic bytes (JPEG, PNG, WebP), whatever the header says."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def parse_images(body: bytes, content_type: str = "", *, status_code: int = 200) -> list[bytes]:
+    """Every encoded image in a success body: raw image bytes, or any base64 JSON shape.
+
+    JSON shapes accepted: ``{"image": "<b64>"}``, ``{"image": ["<b64>", ...]}`` and
+    ``{"images": ["<b64>", ...]}``, each string optionally a ``data:image/...;base64,`` URL.
+    """
+    if sniff_mime_type(body) is not None:
+        return [body]
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise _invalid(body, content_type, status_code, "is neither an image nor JSON") from None
+    encoded = _base64_strings(data)
+    if not encoded:
+        raise _invalid(body, content_type, status_code, "is JSON without an image or images")
+    return [_decode_base64(item, body, status_code) for item in encoded]
+
+
+def _base64_strings(data: Any) -> list[str]:
+    if not isinstance(data, dict):
+        return []
+    value = data.get("image", data.get("images"))
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Sequence) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    return []
+
+
+def _decode_base64(text: str, body: bytes, status_code: int) -> bytes:
+    if text.startswith(_DATA_URL_PREFIX):
+        text = text.partition(",")[2]
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise _invalid(body, "", status_code, "holds a string that is not valid base64") from None
+
+
+def _image(
+    blob: bytes, request: GenerationRequest, index: int, headers: Mapping[str, str]
+) -> GeneratedImage:
+    mime = sniff_mime_type(blob)
+    if mime is None:
+        raise _invalid(blob, "", 200, f"image {index} is not a JPEG, PNG or WebP image")
+    try:
+        with Image.open(io.BytesIO(blob)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise _invalid(blob, "", 200, f"image {index} cannot be read ({exc})") from None
+    return GeneratedImage(blob, mime, width, height, request, index)
+
+
+def _with_server_seed(request: GenerationRequest, header: str | None) -> GenerationRequest:
+    seed = parse_float(header)
+    if seed is None or not seed.is_integer() or int(seed) == request.seed or seed < 0:
+        return request
+    return request.model_copy(update={"seed": int(seed)})
+
+
+def _invalid(body: bytes, content_type: str, status_code: int, what: str) -> InvalidResponseError:
+    headers = {"content-type": content_type} if content_type else {}
+    return InvalidResponseError(
+        f"The server answered {status_code} but the body ({len(body)} bytes) {what}.",
+        status_code=status_code,
+        body=body,
+        headers=headers,
+    )

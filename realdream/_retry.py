@@ -1,0 +1,197 @@
+"""The billing-aware retry policy, as small pure functions and one per-call state object.
+
+Only HTTP 200 is billed, so a request that got a 429 or 5xx, or that never left this machine,
+is safe to send again. A request that was sent but got no answer (a read timeout, a dropped
+connection) may have been billed: it is retried only when the caller opts in.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from realdream import _contract
+from realdream._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    RateLimitError,
+    error_for_status,
+)
+from realdream._headers import parse_reset_at, parse_retry_after
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "INITIAL_BACKOFF",
+    "MAX_BACKOFF",
+    "MAX_RETRY_WAIT",
+    "RETRYABLE_STATUSES",
+    "RetryPolicy",
+    "RetryState",
+    "backoff_delay",
+    "server_wait",
+]
+
+logger = logging.getLogger("realdream")
+
+DEFAULT_MAX_RETRIES = 2
+INITIAL_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+#: A server that asks for a longer wait than this gets a RateLimitError at once, not a sleep.
+MAX_RETRY_WAIT = 60.0
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+# Failures where the request provably never reached the server.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+# Failures after the request may have been received (and so billed).
+_MAYBE_SENT = (
+    httpx.ReadTimeout,
+    httpx.ReadError,
+    httpx.RemoteProtocolError,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry. ``max_retries=0`` disables retries."""
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    initial_backoff: float = INITIAL_BACKOFF
+    max_backoff: float = MAX_BACKOFF
+    max_wait: float = MAX_RETRY_WAIT
+    retry_read_errors: bool = False
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_retries, bool) or self.max_retries < 0:
+            raise ValueError(f"max_retries={self.max_retries!r}: must be an integer >= 0")
+        if self.deadline is not None and not self.deadline > 0:
+            raise ValueError(f"deadline={self.deadline!r}: must be a number of seconds > 0")
+
+
+def backoff_delay(attempt: int, policy: RetryPolicy, rand: Callable[[], float]) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(max, initial * 2**attempt))."""
+    ceiling = min(policy.max_backoff, policy.initial_backoff * 2.0 ** min(attempt, 30))
+    return ceiling * rand()
+
+
+def server_wait(headers: Mapping[str, str]) -> float | None:
+    """The wait the server asked for: the longer of ``Retry-After`` and the reset header."""
+    waits = [
+        parse_retry_after(headers.get("retry-after")),
+        parse_reset_at(headers.get(_contract.HEADER_RATE_LIMIT_RESET)),
+    ]
+    known = [wait for wait in waits if wait is not None and math.isfinite(wait)]
+    return max(known) if known else None
+
+
+class RetryState:
+    """Decides, attempt by attempt, whether to stop (raise) or wait and try again."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        redact: Callable[[str], str] = str,
+        rand: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy
+        self.retries = 0
+        self._redact = redact
+        self._rand = rand
+        self._clock = clock
+        self._started = clock()
+
+    def timeout(self, configured: httpx.Timeout) -> httpx.Timeout:
+        """The per-attempt timeout, shortened so the overall deadline holds."""
+        left = self.time_left()
+        if left is None:
+            return configured
+        read = configured.read if configured.read is not None else left
+        return httpx.Timeout(
+            connect=min(configured.connect or left, left),
+            read=min(read, left),
+            write=min(configured.write or left, left),
+            pool=min(configured.pool or left, left),
+        )
+
+    def time_left(self) -> float | None:
+        if self.policy.deadline is None:
+            return None
+        return max(0.001, self.policy.deadline - (self._clock() - self._started))
+
+    def after_response(self, response: httpx.Response) -> float | None:
+        """``None`` for a success; the delay before the next attempt; or raise the error."""
+        if response.status_code < 400:
+            return None
+        error = error_for_status(response.status_code, response.content, response.headers)
+        error.message = self._redact(error.message)
+        return self._delay_or_raise(error, response.status_code in RETRYABLE_STATUSES)
+
+    def after_exception(self, exc: httpx.HTTPError) -> float:
+        """The delay before the next attempt after a transport failure, or raise our error."""
+        error = self._connection_error(exc)
+        safe = isinstance(exc, _NOT_SENT) or (
+            isinstance(exc, _MAYBE_SENT) and self.policy.retry_read_errors
+        )
+        return self._delay_or_raise(error, safe, cause=exc)
+
+    def _delay_or_raise(
+        self, error: Exception, retryable: bool, cause: BaseException | None = None
+    ) -> float:
+        if not retryable or self.retries >= self.policy.max_retries:
+            raise error from cause
+        delay = self._delay(error)
+        if delay is None:
+            raise error from cause
+        left = self.time_left()
+        if left is not None and delay >= left:
+            raise error from cause
+        self.retries += 1
+        logger.warning(
+            "realdream: %s; retry %d/%d in %.2fs",
+            _describe(error),
+            self.retries,
+            self.policy.max_retries,
+            delay,
+        )
+        return delay
+
+    def _delay(self, error: Exception) -> float | None:
+        """Backoff, or the server's requested wait; ``None`` if that is beyond the cap."""
+        asked = server_wait(error.headers) if isinstance(error, APIStatusError) else None
+        if asked is None:
+            return backoff_delay(self.retries, self.policy, self._rand)
+        if asked > self.policy.max_wait:
+            if isinstance(error, RateLimitError):
+                error.message += f" (the server asks to wait {asked:.0f}s, over the cap)"
+            return None
+        return asked
+
+    def _connection_error(self, exc: httpx.HTTPError) -> APIConnectionError:
+        maybe_billed = isinstance(exc, _MAYBE_SENT)
+        kind = type(exc).__name__
+        detail = self._redact(str(exc)) or "no detail"
+        if isinstance(exc, httpx.TimeoutException):
+            when = "after the request was sent" if maybe_billed else "before it was sent"
+            return APITimeoutError(
+                f"Timed out {when} ({kind}: {detail}).", maybe_billed=maybe_billed
+            )
+        return APIConnectionError(
+            f"Could not reach the server ({kind}: {detail}).", maybe_billed=maybe_billed
+        )
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, APIStatusError):
+        return f"HTTP {error.status_code} {error.title}"
+    return type(error).__name__
