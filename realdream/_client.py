@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import random
@@ -72,11 +73,12 @@ class _BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<hidden>)"
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "<api key>")
+    def _new_state(self, policy: RetryPolicy | None = None) -> RetryState:
+        return RetryState(policy or self.policy, secret=self._api_key, rand=self._rand.random)
 
-    def _new_state(self) -> RetryState:
-        return RetryState(self.policy, redact=self._redact, rand=self._rand.random)
+    def _credits_policy(self) -> RetryPolicy:
+        """A GET is idempotent and unbilled: read errors are safe to retry."""
+        return dataclasses.replace(self.policy, retry_read_errors=True)
 
     @staticmethod
     def _prepare(
@@ -174,9 +176,7 @@ class Client(_BaseClient):
 
     def credits(self) -> Credits:
         """The account's remaining credits."""
-        state = RetryState(
-            RetryPolicy(self.policy.max_retries, retry_read_errors=True), redact=self._redact
-        )
+        state = self._new_state(self._credits_policy())
         return self._credits(self._send("GET", _contract.CREDITS_PATH, state, None))
 
     def _send(
@@ -266,9 +266,7 @@ class AsyncClient(_BaseClient):
 
     async def credits(self) -> Credits:
         """The account's remaining credits."""
-        state = RetryState(
-            RetryPolicy(self.policy.max_retries, retry_read_errors=True), redact=self._redact
-        )
+        state = self._new_state(self._credits_policy())
         return self._credits(await self._send("GET", _contract.CREDITS_PATH, state, None))
 
     async def _send(

@@ -53,7 +53,7 @@ def format_parameters(
     pairs = [
         ("Steps", str(request.num_inference_steps)),
         ("Sampler", request.scheduler),
-        ("CFG scale", f"{request.guidance_scale:g}"),
+        ("CFG scale", str(float(request.guidance_scale))),
         ("Seed", str(request.seed)),
         ("Size", f"{request.img_width}x{request.img_height}"),
         ("Model", model),

@@ -46,6 +46,8 @@ MAX_BACKOFF = 8.0
 #: A server that asks for a longer wait than this gets a RateLimitError at once, not a sleep.
 MAX_RETRY_WAIT = 60.0
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: What an API key echoed back by a server is replaced with in errors.
+REDACTED = "<api key>"
 
 # Failures where the request provably never reached the server.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -100,13 +102,13 @@ class RetryState:
         self,
         policy: RetryPolicy,
         *,
-        redact: Callable[[str], str] = str,
+        secret: str = "",
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policy = policy
         self.retries = 0
-        self._redact = redact
+        self._secret = secret
         self._rand = rand
         self._clock = clock
         self._started = clock()
@@ -133,8 +135,10 @@ class RetryState:
         """``None`` for a success; the delay before the next attempt; or raise the error."""
         if response.status_code < 400:
             return None
-        error = error_for_status(response.status_code, response.content, response.headers)
-        error.message = self._redact(error.message)
+        body = response.content
+        if self._secret:
+            body = body.replace(self._secret.encode(), REDACTED.encode())
+        error = error_for_status(response.status_code, body, response.headers)
         return self._delay_or_raise(error, response.status_code in RETRYABLE_STATUSES)
 
     def after_exception(self, exc: httpx.HTTPError) -> float:
@@ -176,6 +180,9 @@ class RetryState:
                 error.message += f" (the server asks to wait {asked:.0f}s, over the cap)"
             return None
         return asked
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._secret, REDACTED) if self._secret else text
 
     def _connection_error(self, exc: httpx.HTTPError) -> APIConnectionError:
         maybe_billed = isinstance(exc, _MAYBE_SENT)

@@ -1,0 +1,96 @@
+"""pytest fixtures for testing code that calls RealDream Lightning, without spending credits.
+
+Registered automatically (``pytest11`` entry point) when realdream is installed. The fixtures
+need the ``mock`` extra (``pip install "realdream[mock]"``); merely installing the plugin
+imports nothing heavy.
+
+Fixtures:
+
+``realdream_mock``
+    A fresh in-process :class:`mocks.MockService` (latency 0, $10 of credits). Force a status
+    with ``realdream_mock.script([...])`` or inspect ``realdream_mock.balance``.
+``realdream_client``
+    A :class:`realdream.Client` wired to ``realdream_mock`` without sockets.
+``realdream_async_client``
+    The :class:`realdream.AsyncClient` twin, over an in-process ASGI transport.
+``realdream_server``
+    A real mock HTTP server on a free loopback port; ``.base_url`` and ``.api_key``. Point any
+    HTTP code (``requests``, the vendor's sample, a subprocess) at it.
+
+Override ``realdream_mock_config`` to change latency, credits, rate limits or faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    import mocks
+    import realdream
+
+
+@pytest.fixture
+def realdream_mock_config() -> mocks.MockConfig:
+    """The mock's configuration; override this fixture to change it."""
+    import mocks
+
+    return mocks.MockConfig(latency=0.0)
+
+
+@pytest.fixture
+def realdream_mock(realdream_mock_config: mocks.MockConfig) -> mocks.MockService:
+    """An in-process mock service with its own ledger and scripts."""
+    import mocks
+
+    return mocks.MockService(realdream_mock_config)
+
+
+@pytest.fixture
+def realdream_client(realdream_mock: mocks.MockService) -> Iterator[realdream.Client]:
+    """A sync client talking to ``realdream_mock`` in-process (no sockets)."""
+    import mocks
+    import realdream
+
+    client = realdream.Client(
+        mocks.MOCK_API_KEY, base_url="http://mock", transport=mocks.MockTransport(realdream_mock)
+    )
+    client._sleep = _no_sleep
+    with client:
+        yield client
+
+
+@pytest.fixture
+async def realdream_async_client(
+    realdream_mock: mocks.MockService,
+) -> AsyncIterator[realdream.AsyncClient]:
+    """An async client talking to ``realdream_mock`` through an in-process ASGI transport."""
+    import httpx
+
+    import mocks
+    import realdream
+
+    transport = httpx.ASGITransport(app=mocks.create_app(service=realdream_mock))
+    client = realdream.AsyncClient(mocks.MOCK_API_KEY, base_url="http://mock", transport=transport)
+    client._sleep = _no_async_sleep
+    async with client:
+        yield client
+
+
+@pytest.fixture
+def realdream_server(realdream_mock: mocks.MockService) -> Iterator[mocks.RunningMock]:
+    """A real mock HTTP server on a free loopback port, sharing ``realdream_mock``'s state."""
+    import mocks
+
+    with mocks.serve(service=realdream_mock) as running:
+        yield running
+
+
+def _no_sleep(seconds: float) -> None:
+    """Retries in tests never really wait."""
+
+
+async def _no_async_sleep(seconds: float, *_: Any) -> None:
+    """Retries in tests never really wait."""
