@@ -11,9 +11,10 @@ import re
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import httpx
+from httpx import USE_CLIENT_DEFAULT
 
 from realdream import _contract
 from realdream._errors import ConfigurationError, InvalidResponseError
@@ -35,12 +36,17 @@ BASE_URL_ENV: Final = "REALDREAM_BASE_URL"
 #: Survives a cold start: an idle model can take minutes to answer the first request.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=180.0, write=30.0, pool=30.0)
 
+if TYPE_CHECKING:
+    from httpx._client import UseClientDefault
+
 _KEY_SHAPE = re.compile(r"[!-~]+")  # printable ASCII, no whitespace: safe in a header
 _Self = TypeVar("_Self", bound="_BaseClient")
 
 
 class _BaseClient:
     """Configuration and the pure steps shared by the sync and async clients."""
+
+    _owns_http: bool
 
     def __init__(
         self,
@@ -73,6 +79,12 @@ class _BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<hidden>)"
 
+    def _attempt_timeout(self, state: RetryState) -> httpx.Timeout | UseClientDefault:
+        """Only pass a timeout when it differs from the owned client's (it costs per request)."""
+        if state.policy.deadline is None and self._owns_http:
+            return USE_CLIENT_DEFAULT
+        return state.timeout(self.timeout)
+
     def _new_state(self, policy: RetryPolicy | None = None) -> RetryState:
         return RetryState(policy or self.policy, secret=self._api_key, rand=self._rand.random)
 
@@ -100,10 +112,13 @@ class _BaseClient:
     def _result(
         self, request: GenerationRequest, response: httpx.Response, state: RetryState, t0: float
     ) -> GenerationResult:
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers.raw
+        }
         return GenerationResult.from_response(
             request,
             response.content,
-            response.headers,
+            headers,
             elapsed=time.perf_counter() - t0,
             retries=state.retries,
         )
@@ -157,7 +172,9 @@ class Client(_BaseClient):
             deadline=deadline,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport, timeout=self.timeout)
+        self._http = http_client or httpx.Client(
+            transport=transport, timeout=self.timeout, headers=self._headers
+        )
         self._sleep = time.sleep
 
     def generate(
@@ -189,8 +206,8 @@ class Client(_BaseClient):
                     method,
                     url,
                     content=body,
-                    headers=self._headers,
-                    timeout=state.timeout(self.timeout),
+                    headers=None if self._owns_http else self._headers,
+                    timeout=self._attempt_timeout(state),
                 )
             except httpx.HTTPError as exc:
                 self._sleep(state.after_exception(exc))
@@ -250,7 +267,7 @@ class AsyncClient(_BaseClient):
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
-            transport=transport, timeout=self.timeout, limits=limits
+            transport=transport, timeout=self.timeout, limits=limits, headers=self._headers
         )
         self._sleep = asyncio.sleep
 
@@ -279,8 +296,8 @@ class AsyncClient(_BaseClient):
                     method,
                     url,
                     content=body,
-                    headers=self._headers,
-                    timeout=state.timeout(self.timeout),
+                    headers=None if self._owns_http else self._headers,
+                    timeout=self._attempt_timeout(state),
                 )
             except httpx.HTTPError as exc:
                 await self._sleep(state.after_exception(exc))

@@ -7,9 +7,11 @@ import json
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import realdream
-from realdream._result import parse_images, sniff_mime_type
+from realdream._result import image_size, parse_images, sniff_mime_type
 from tests.core.fakes import encode
 
 JPEG, PNG, WEBP = encode("JPEG"), encode("PNG"), encode("WEBP")
@@ -70,3 +72,21 @@ def test_a_200_without_a_readable_image_is_a_clear_error(client, server, body):
         client.generate("x")
     assert info.value.status_code == 200
     assert f"({len(info.value.body)} bytes)" in str(info.value)
+
+
+@given(
+    st.sampled_from(["JPEG", "PNG", "WEBP"]),
+    st.integers(1, 3000),
+    st.integers(1, 3000),
+)
+@settings(max_examples=25)
+def test_header_size_parsing_agrees_with_pillow(fmt, width, height):
+    data = encode(fmt, (width, height))
+    assert image_size(data, sniff_mime_type(data)) == (width, height)
+
+
+@pytest.mark.parametrize(
+    "data", [b"\x89PNG\r\n\x1a\n" + b"\x00" * 8, b"RIFF\x00\x00\x00\x00WEBPVP8X"]
+)
+def test_truncated_headers_have_no_size(data):
+    assert image_size(data, sniff_mime_type(data)) is None
