@@ -40,6 +40,12 @@ MESSAGE_MISSING_KEY: Final = "Missing Authorization or x-api-key in header"  # V
 MESSAGE_INVALID_KEY: Final = (  # VERIFIED (the text is cut off on the vendor's page)
     "Unauthorized. API key is invalid or may have expired..."
 )
+#: CHOSEN: the real 405 is an HTML page from the proxy (VERIFIED); its exact text is not.
+METHOD_NOT_ALLOWED_HTML: Final = (
+    "<html>\r\n<head><title>405 Not Allowed</title></head>\r\n<body>\r\n"
+    "<center><h1>405 Not Allowed</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 MESSAGE_FORBIDDEN: Final = "Forbidden. This API key may not use this model."  # CHOSEN
 MESSAGE_NOT_FOUND: Final = "Model not found. Check the endpoint path."  # CHOSEN
 MESSAGE_INSUFFICIENT_CREDITS: Final = (  # CHOSEN (406 #1: the documented meaning)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Final, Literal, NamedTuple, get_args
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from realdream._errors import ValidationError
 
@@ -100,6 +100,7 @@ LIMITS: Final[Mapping[str, Limit]] = {
     "img_height": Limit(256, 2048, 1024, SIZE_MULTIPLE),
 }
 RANDOM_SEED: Final = -1
+_INT_FIELDS: Final = ("samples", "num_inference_steps", "seed", "img_width", "img_height")
 
 # "Blank" means every character is whitespace by Python's str.isspace(). The class lists those
 # characters literally so JSON Schema tools, pydantic's regex engine and Python all agree.
@@ -157,6 +158,14 @@ class GenerationRequest(BaseModel):
     img_width: int = _int_field("img_width", "Image width in pixels.")
     img_height: int = _int_field("img_height", "Image height in pixels.")
     base64: bool = Field(default=False, description="Return base64 JSON instead of image bytes.")
+
+    @field_validator(*_INT_FIELDS, mode="before")
+    @classmethod
+    def _whole_floats_are_integers(cls, value: Any) -> Any:
+        """JSON Schema counts ``2.0`` as an integer, so the API must too; ``2.5`` stays wrong."""
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
 
     @classmethod
     def create(cls, data: Mapping[str, Any] | None = None, /, **params: Any) -> GenerationRequest:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+
+pytest_plugins = ["pytester"]  # the contract suite runs a user's test file with our plugin
 
 settings.register_profile("dev", max_examples=30, deadline=None)
 settings.register_profile(
@@ -24,8 +25,7 @@ _SECRET_VARIABLES = ("SEGMIND_API_KEY", "REALDREAM_BASE_URL", "REALDREAM_MOCK")
 
 
 @pytest.fixture(autouse=True)
-def _no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's real key or endpoint must never reach a test."""
     for name in _SECRET_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    yield

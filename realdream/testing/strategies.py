@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 FIELDS: tuple[str, ...] = tuple(GenerationRequest.model_fields)
-_INT_FIELDS = ("samples", "num_inference_steps", "seed", "img_width", "img_height")
 
 
 class InvalidPayload(NamedTuple):
@@ -142,7 +141,7 @@ def invalid_values(field: str) -> st.SearchStrategy[Any]:
         _out_of_range_ints(field),
         st.booleans(),
         st.floats(allow_nan=False).filter(lambda v: not float(v).is_integer()),
-        st.just(float(int(LIMITS[field].default))),  # 8.0 is a float, not an integer
+        _out_of_range_ints(field).map(float),
         st.text(max_size=4),
         _WRONG_TYPES,
     )

@@ -82,7 +82,7 @@ _G = "between 1 and 25"
         ({"img_width": 1001}, "img_width=1001: must be a multiple of 8 between 256 and 2048"),
         ({"img_height": 2056}, "img_height=2056: must be a multiple of 8 between 256 and 2048"),
         ({"seed": True}, "seed=True: must be an integer, between -1 and 999999999999999, not bool"),
-        ({"samples": 2.0}, "samples=2.0: must be an integer, between 1 and 4, not float"),
+        ({"samples": 2.5}, "samples=2.5: must be an integer, between 1 and 4, not float"),
         (
             {"guidance_scale": math.nan},
             "guidance_scale=nan: must be a finite number between 1 and 25",
@@ -102,6 +102,13 @@ def test_rejections_name_the_field_the_value_and_the_rule(changes, message):
     with pytest.raises(ValidationError) as info:
         GenerationRequest.create({"prompt": "x", **changes})
     assert str(info.value) == message
+
+
+def test_whole_number_floats_count_as_integers_as_in_json_schema():
+    request = GenerationRequest.create(prompt="x", samples=2.0, img_width=768.0)
+    assert request.payload["samples"] == 2
+    assert type(request.payload["samples"]) is int
+    assert request.img_width == 768
 
 
 def test_a_missing_prompt_is_named():

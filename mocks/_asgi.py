@@ -1,0 +1,65 @@
+"""The ASGI shell: Starlette in front of a :class:`~mocks.MockService`. No rules here."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.types import Receive, Scope, Send
+
+from mocks._config import MockConfig
+from mocks._http import MockRequest, MockResponse
+from mocks._scenarios import documented_response
+from mocks._service import MockService, Plan
+
+__all__ = ["create_app", "run_plan"]
+
+
+def create_app(
+    config: MockConfig | None = None, *, service: MockService | None = None
+) -> Starlette:
+    """The mock as an ASGI app; ``app.state.service`` is its :class:`~mocks.MockService`."""
+    if service is None:
+        service = MockService(config)
+    elif config is not None and config is not service.config:
+        raise ValueError("pass config or service, not both")
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        t0 = time.perf_counter()
+        request = Request(scope, receive)
+        incoming = MockRequest.build(
+            request.method, request.url.path, request.headers.items(), await request.body()
+        )
+        plan = service.handle(incoming)
+        try:
+            answer = await run_plan(plan)
+        except asyncio.CancelledError:
+            # uvicorn is shutting down with this request still waiting (a scripted
+            # "timeout"): answer 503 rather than dying with a traceback.
+            answer = documented_response(503, service.clock())
+        service.finished(incoming, answer, time.perf_counter() - t0, plan.delay)
+        response = Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+        await response(scope, receive, send)
+
+    # A Mount takes every method and path: the service, not Starlette, answers 404 and 405.
+    app = Starlette(routes=[Mount("", app=endpoint)])
+    app.state.service = service
+    return app
+
+
+async def run_plan(plan: Plan) -> MockResponse:
+    """Wait the plan's delay without blocking the loop, then complete it (rendering in a thread)."""
+    try:
+        if plan.delay > 0:
+            await asyncio.sleep(plan.delay)
+        if plan.blocking:
+            return await run_in_threadpool(plan.complete)
+        return plan.complete()
+    except BaseException:
+        plan.cancel()
+        raise

@@ -1,0 +1,125 @@
+"""The mock's command-line options, defined once (``python -m mocks`` and ``realdream mock``)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from mocks._config import DEFAULT_CREDITS, DEFAULT_HANG_SECONDS, MOCK_API_KEY, MockConfig
+from mocks._server import DEFAULT_HOST, DEFAULT_PORT, run
+from realdream import _contract
+
+__all__ = ["add_arguments", "build_parser", "config_from_args", "main"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the mock's options to ``parser``."""
+    add = parser.add_argument
+    add("--host", default=DEFAULT_HOST, help="interface to listen on (default: %(default)s)")
+    add(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port; 0 picks a free one (default: %(default)s)",
+    )
+    add(
+        "--latency",
+        type=float,
+        default=_contract.ADVERTISED_LATENCY_S,
+        help="seconds before each image, the vendor's advertised time (default: %(default)s)",
+    )
+    add(
+        "--jitter",
+        type=float,
+        default=0.0,
+        help="± seconds of random latency (default: %(default)s)",
+    )
+    add(
+        "--credits",
+        type=float,
+        default=DEFAULT_CREDITS,
+        help="starting balance in USD (default: %(default)s)",
+    )
+    add(
+        "--cost-per-image",
+        type=float,
+        default=_contract.COST_PER_IMAGE_USD,
+        help="USD charged per image returned (default: %(default)s)",
+    )
+    add(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help=f"accepted key; repeatable (default: {MOCK_API_KEY})",
+    )
+    add(
+        "--forbidden-key",
+        action="append",
+        dest="forbidden_keys",
+        metavar="KEY",
+        default=[],
+        help="key that answers 403; repeatable",
+    )
+    add(
+        "--rate-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="requests per minute per key (default: unlimited)",
+    )
+    add(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="probability of an injected 500/502/504 (default: %(default)s)",
+    )
+    add(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for faults, jitter and seed=-1 (default: random)",
+    )
+    add(
+        "--hang-seconds",
+        type=float,
+        default=DEFAULT_HANG_SECONDS,
+        help='how long a scripted "timeout" holds the answer (default: %(default)s)',
+    )
+
+
+def config_from_args(ns: argparse.Namespace) -> MockConfig:
+    """The :class:`MockConfig` the parsed options describe."""
+    return MockConfig(
+        latency=ns.latency,
+        jitter=ns.jitter,
+        credits=ns.credits,
+        cost_per_image=ns.cost_per_image,
+        api_keys=tuple(ns.api_keys or (MOCK_API_KEY,)),
+        forbidden_keys=tuple(ns.forbidden_keys or ()),
+        rate_limit=ns.rate_limit,
+        fault_rate=ns.fault_rate,
+        seed=ns.seed,
+        hang_seconds=ns.hang_seconds,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mocks",
+        description="Offline mock of the RealDream Lightning API (no credits spent).",
+    )
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    try:
+        config = config_from_args(ns)
+    except ValueError as exc:
+        parser.error(str(exc))
+    run(config, ns.host, ns.port)
+    return 0

@@ -1,0 +1,59 @@
+"""The mock's own request and response values, independent of any web framework."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from realdream import _contract
+
+__all__ = ["JSON_TYPE", "MockRequest", "MockResponse", "error_response", "json_response"]
+
+JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class MockRequest:
+    """One HTTP request as the rules see it: header names are lower case."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @classmethod
+    def build(
+        cls, method: str, path: str, headers: Iterable[tuple[str, str]], body: bytes = b""
+    ) -> MockRequest:
+        lowered = {name.lower(): value for name, value in headers}
+        return cls(method.upper(), path, lowered, body)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class MockResponse:
+    """One HTTP response: status, headers (``content-type`` included) and body."""
+
+    status: int
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+def json_response(status: int, data: Any, headers: Mapping[str, str] | None = None) -> MockResponse:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return MockResponse(status, body, {"content-type": JSON_TYPE, **(headers or {})})
+
+
+def error_response(
+    status: int, message: str, headers: Mapping[str, str] | None = None
+) -> MockResponse:
+    """The documented error shape: ``{"error": "<message>"}``."""
+    return json_response(status, {_contract.ERROR_BODY_KEY: message}, headers)

@@ -1,0 +1,102 @@
+"""The mock's rules as pure functions: each returns the refusal, or ``None`` to go on.
+
+The documented check order for ``POST /v1/sdxl1.0-realdream-lightning`` (see :data:`CHECK_ORDER`)
+is applied by :class:`mocks.MockService`; each step lives here and is testable alone.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Final
+
+from mocks._config import MockConfig
+from mocks._http import JSON_TYPE, MockRequest, MockResponse, error_response
+from realdream import GenerationRequest, ValidationError, _contract
+
+__all__ = [
+    "CHECK_ORDER",
+    "check_auth",
+    "check_content_type",
+    "format_reset_at",
+    "method_not_allowed",
+    "not_found",
+    "parse_generation",
+    "rate_limited",
+]
+
+#: The order in which a generation request is checked; the first failing step answers.
+CHECK_ORDER: Final = (
+    "X-Mock-Status header: forced status (debits nothing)",
+    "401 missing key",
+    "401 unknown key",
+    "403 forbidden key",
+    "404 other /v1/<model> path",
+    "405 wrong method (HTML body)",
+    "scripted outcome for this key (service.script / POST /mock/script)",
+    "406 missing or wrong Content-Type",
+    "400 body not JSON, or a parameter outside the contract",
+    "406 not enough credits (the cost is reserved here)",
+    "429 over the rate limit",
+    "injected fault 500/502/504 (fault_rate), then the latency",
+    "200 image (credits debited)",
+)
+
+
+def api_key_of(request: MockRequest) -> str:
+    """The key the request carries (stripped), or ``""``."""
+    return (request.header(_contract.API_KEY_HEADER) or "").strip()
+
+
+def check_auth(request: MockRequest, config: MockConfig) -> MockResponse | None:
+    """401 for a missing or unknown key, 403 for a forbidden one."""
+    key = api_key_of(request)
+    if not key:
+        return error_response(401, _contract.MESSAGE_MISSING_KEY)
+    if key in config.forbidden_keys:
+        return error_response(403, _contract.MESSAGE_FORBIDDEN)
+    if key not in config.api_keys:
+        return error_response(401, _contract.MESSAGE_INVALID_KEY)
+    return None
+
+
+def not_found() -> MockResponse:
+    return error_response(404, _contract.MESSAGE_NOT_FOUND)
+
+
+def method_not_allowed(allow: str) -> MockResponse:
+    """405 with an HTML page, as the real service's proxy answers."""
+    headers = {"content-type": "text/html; charset=utf-8", "allow": allow}
+    return MockResponse(405, _contract.METHOD_NOT_ALLOWED_HTML.encode(), headers)
+
+
+def check_content_type(request: MockRequest) -> MockResponse | None:
+    """406 unless the body is declared as ``application/json`` (parameters allowed)."""
+    declared = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+    if declared == JSON_TYPE:
+        return None
+    return error_response(406, _contract.MESSAGE_BAD_CONTENT_TYPE)
+
+
+def parse_generation(body: bytes) -> GenerationRequest | MockResponse:
+    """The validated request, or 400 whose message is the core's ValidationError text."""
+    try:
+        return GenerationRequest.from_json(body)
+    except ValidationError as exc:
+        return error_response(400, str(exc))
+
+
+def format_reset_at(moment: float) -> str:
+    """ISO 8601 UTC at whole seconds, rounded up: ``2026-11-25T16:00:00Z``."""
+    when = datetime.fromtimestamp(math.ceil(moment), tz=timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rate_limited(reset_at: float, now: float) -> MockResponse:
+    """429 with ``x-rate-limit-reset-at-utc`` and ``Retry-After`` (whole seconds, >= 1)."""
+    wait = max(1, math.ceil(reset_at - now))
+    headers = {
+        _contract.HEADER_RATE_LIMIT_RESET: format_reset_at(now + wait),
+        "retry-after": str(wait),
+    }
+    return error_response(429, _contract.MESSAGE_RATE_LIMITED, headers)

@@ -1,0 +1,160 @@
+"""Run the mock on a real socket: in a thread (:func:`serve`) or blocking (:func:`run`)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+from typing import Final, TextIO
+
+import uvicorn
+
+from mocks._asgi import create_app
+from mocks._config import MOCK_API_KEY, MockConfig
+from mocks._service import MockService
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "RunningMock", "run", "serve"]
+
+DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_PORT: Final = 8000
+_START_TIMEOUT: Final = 10.0
+_GRACEFUL_SHUTDOWN: Final = 1
+
+
+@dataclass(frozen=True)
+class RunningMock:
+    """A mock server that is up: where it listens, a key it accepts, and its service."""
+
+    base_url: str
+    api_key: str
+    service: MockService
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+@contextmanager
+def serve(
+    config: MockConfig | None = None,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    service: MockService | None = None,
+) -> Iterator[RunningMock]:
+    """Run the mock with uvicorn in a background thread; yield its base URL, key and service.
+
+    ``port=0`` picks a free port. The server stops when the block exits.
+
+    >>> with serve(MockConfig(latency=0)) as mock:                  # doctest: +SKIP
+    ...     client = realdream.Client(mock.api_key, base_url=mock.base_url)
+    """
+    service = service or MockService(config)
+    server = uvicorn.Server(_uvicorn_config(service, host, port))
+    thread = threading.Thread(target=server.run, name="mocks-uvicorn", daemon=True)
+    thread.start()
+    try:
+        bound = _wait_until_started(server, thread)
+        keys = service.config.api_keys
+        yield RunningMock(_base_url(host, bound), keys[0] if keys else MOCK_API_KEY, service)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=_START_TIMEOUT)
+
+
+def run(
+    config: MockConfig | None = None,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    out: TextIO | None = None,
+) -> None:
+    """Serve until Ctrl-C (or SIGTERM); print the URL and the test key first."""
+    out = out or sys.stdout
+    _configure_logging()
+    restore = _sigterm_as_interrupt()
+    try:
+        with serve(config, host=host, port=port) as mock:
+            _announce(mock, out)
+            _block_forever()
+    except KeyboardInterrupt:
+        print("mock server stopped", file=out, flush=True)
+    finally:
+        restore()
+
+
+def _uvicorn_config(service: MockService, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(service=service),
+        host=host,
+        port=port,
+        access_log=False,  # our own line per request never shows the key; uvicorn's is off
+        log_config=None,
+        log_level="error",  # the shutdown notice for a held request is expected
+        lifespan="off",
+        timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN,
+    )
+
+
+def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> int:
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("the mock server did not start (is the port in use?)")
+        time.sleep(0.005)
+    sockets = [sock for srv in server.servers for sock in srv.sockets]
+    return int(sockets[0].getsockname()[1])
+
+
+def _base_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _announce(mock: RunningMock, out: TextIO) -> None:
+    config = mock.service.config
+    lines = [
+        f"RealDream mock listening on {mock.base_url}",
+        f"  test API key: {mock.api_key}",
+        f"  latency {config.latency}s, credits ${config.credits}, "
+        f"cost ${config.cost_per_image}/image",
+        f"  try: REALDREAM_BASE_URL={mock.base_url} SEGMIND_API_KEY={mock.api_key} ...",
+        "  Ctrl-C stops it.",
+    ]
+    print("\n".join(lines), file=out, flush=True)
+
+
+def _configure_logging() -> None:
+    logger = logging.getLogger("mocks")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def _block_forever() -> None:
+    while True:
+        time.sleep(3600)
+
+
+def _sigterm_as_interrupt() -> Callable[[], None]:
+    """Make SIGTERM stop the server like Ctrl-C; returns the undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore

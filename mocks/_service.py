@@ -1,0 +1,355 @@
+"""``MockService``: the mock's state and the check order, independent of any web framework.
+
+:meth:`MockService.handle` answers a :class:`~mocks._http.MockRequest` with a :class:`Plan`:
+how long to wait, and what to answer after the wait. The ASGI app and the httpx transports are
+thin shells that wait (asyncio or ``time.sleep``) and then call :meth:`Plan.complete`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Final
+
+from mocks import _rules
+from mocks._config import MOCK_API_KEY, MockConfig
+from mocks._http import MockRequest, MockResponse, error_response, json_response
+from mocks._ledger import MICROS_PER_USD, Ledger, format_usd, to_micros
+from mocks._ratelimit import RateLimiter
+from mocks._render import render_jpeg
+from mocks._scenarios import (
+    FORCE_STATUS_HEADER,
+    TIMEOUT,
+    ScriptEntry,
+    Scripts,
+    documented_response,
+    draw_fault,
+    forced_status,
+)
+from realdream import LIMITS, GenerationRequest, _contract
+
+__all__ = ["CONTROL_PATH", "OPENAPI_PATH", "STATS_PATH", "MockService", "MockStats", "Plan"]
+
+logger = logging.getLogger("mocks")
+
+OPENAPI_PATH: Final = "/openapi.json"
+#: ``POST`` here (with the key header) and ``{"statuses": [429, 502]}`` scripts outcomes.
+CONTROL_PATH: Final = "/mock/script"
+STATS_PATH: Final = "/mock/stats"
+_API_PREFIX: Final = "/v1/"
+_SEED_MAX: Final = int(LIMITS["seed"].maximum)
+
+
+@dataclass(frozen=True)
+class MockStats:
+    """What the service has answered so far."""
+
+    requests: int
+    by_status: dict[int, int]
+    images: int
+    #: Seconds spent rendering and encoding images.
+    render_seconds: float
+    #: Seconds the shells spent on requests, latency excluded (reported by :meth:`finished`).
+    server_seconds: float
+
+
+class Plan:
+    """A decided answer: wait :attr:`delay` seconds, then call :meth:`complete` once.
+
+    :meth:`cancel` (for a client that went away before the answer) releases held credits.
+    """
+
+    def __init__(
+        self,
+        delay: float,
+        finish: Callable[[], MockResponse],
+        *,
+        cancel: Callable[[], None] | None = None,
+        blocking: bool = False,
+        on_done: Callable[[MockResponse], None] | None = None,
+    ) -> None:
+        self.delay = delay
+        #: True when :meth:`complete` does real work (rendering): run it off the event loop.
+        self.blocking = blocking
+        self._finish = finish
+        self._cancel = cancel
+        self._on_done = on_done
+        self._done = False
+        self._lock = threading.Lock()
+
+    def complete(self) -> MockResponse:
+        self._claim()
+        response = self._finish()
+        if self._on_done is not None:
+            self._on_done(response)
+        return response
+
+    def cancel(self) -> None:
+        if self._try_claim() and self._cancel is not None:
+            self._cancel()
+
+    def _claim(self) -> None:
+        if not self._try_claim():
+            raise RuntimeError("this plan was already completed or cancelled")
+
+    def _try_claim(self) -> bool:
+        with self._lock:
+            if self._done:
+                return False
+            self._done = True
+            return True
+
+
+class MockService:
+    """The mock's rules and state (balance, rate windows, scripts, counters). Thread-safe.
+
+    One service may sit behind several shells at once (an ASGI app, transports): they share
+    its balance and scripts.
+    """
+
+    def __init__(
+        self, config: MockConfig | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config = config or MockConfig()
+        self.clock = clock
+        self.ledger = Ledger(self.config.credits)
+        self.limiter = RateLimiter(self.config.rate_limit, clock=clock)
+        self.scripts = Scripts()
+        self._cost_micros = to_micros(self.config.cost_per_image)
+        self._rng_lock = threading.Lock()
+        self._fault_rng = _rng(self.config.seed, "faults")
+        self._seed_rng = _rng(self.config.seed, "seeds")
+        self._jitter_rng = _rng(self.config.seed, "jitter")
+        self._stats_lock = threading.Lock()
+        self._by_status: Counter[int] = Counter()
+        self._images = 0
+        self._render_seconds = 0.0
+        self._server_seconds = 0.0
+
+    def __repr__(self) -> str:
+        return f"MockService(balance={self.balance!r}, latency={self.config.latency!r})"
+
+    # --- Public state ------------------------------------------------------------------------
+    @property
+    def balance(self) -> float:
+        """The balance in USD (credits held by requests in flight are not yet debited)."""
+        return self.ledger.balance_micros / MICROS_PER_USD
+
+    @property
+    def stats(self) -> MockStats:
+        with self._stats_lock:
+            return MockStats(
+                requests=sum(self._by_status.values()),
+                by_status=dict(self._by_status),
+                images=self._images,
+                render_seconds=self._render_seconds,
+                server_seconds=self._server_seconds,
+            )
+
+    def script(
+        self, statuses: Sequence[ScriptEntry], *, api_key: str = MOCK_API_KEY
+    ) -> list[ScriptEntry]:
+        """Queue outcomes for ``api_key``'s next generation requests, one per request.
+
+        Each entry is a status (answered with its documented body, debiting nothing), ``200``
+        (answer normally) or ``"timeout"`` (hold the answer ``config.hang_seconds``, then
+        answer normally). After the queue runs out, requests are handled normally.
+        """
+        return self.scripts.add(api_key, statuses)
+
+    def finished(
+        self, request: MockRequest, response: MockResponse, seconds: float, waited: float = 0.0
+    ) -> None:
+        """Called by a shell once per answered request: the one log line, and the timing.
+
+        ``seconds`` is the request's wall time, ``waited`` the latency part of it. The line
+        never holds the key: it only travels in a header, and headers are not logged.
+        """
+        status, ms = response.status, seconds * 1000
+        logger.info("%s %s %d %.1fms", request.method, request.path, status, ms)
+        with self._stats_lock:
+            self._server_seconds += max(0.0, seconds - waited)
+
+    @cached_property
+    def openapi(self) -> dict[str, Any]:
+        from mocks._openapi import build_openapi
+
+        return build_openapi()
+
+    # --- The check order ---------------------------------------------------------------------
+    def handle(self, request: MockRequest) -> Plan:
+        """Decide the answer to ``request`` (see :data:`mocks.CHECK_ORDER`)."""
+        forced = forced_status(request.header(FORCE_STATUS_HEADER))
+        if isinstance(forced, MockResponse):
+            return self._now(forced)
+        if forced is not None:
+            return self._now(documented_response(forced, self.clock()))
+        return self._route(request)
+
+    def _route(self, request: MockRequest) -> Plan:
+        if request.path == OPENAPI_PATH:
+            return self._now(self._openapi_response(request))
+        if request.path in (CONTROL_PATH, STATS_PATH):
+            return self._now(self._control(request))
+        if not request.path.startswith(_API_PREFIX):
+            return self._now(_rules.not_found())
+        denied = _rules.check_auth(request, self.config)
+        if denied is not None:
+            return self._now(denied)
+        if request.path == _contract.CREDITS_PATH:
+            return self._now(self._credits(request))
+        if request.path != _contract.GENERATE_PATH:
+            return self._now(_rules.not_found())
+        if request.method != "POST":
+            return self._now(_rules.method_not_allowed("POST"))
+        return self._generate(request, _rules.api_key_of(request))
+
+    def _generate(self, request: MockRequest, key: str) -> Plan:
+        entry = self.scripts.pop(key)
+        if isinstance(entry, int) and entry != 200:
+            return self._now(documented_response(entry, self.clock()))
+        hang = self.config.hang_seconds if entry == TIMEOUT else 0.0
+        refused = _rules.check_content_type(request)
+        if refused is not None:
+            return self._now(refused)
+        parsed = _rules.parse_generation(request.body)
+        if isinstance(parsed, MockResponse):
+            return self._now(parsed)
+        return self._bill(parsed, key, hang)
+
+    def _bill(self, params: GenerationRequest, key: str, hang: float) -> Plan:
+        images = params.samples if params.base64 else 1
+        cost = images * self._cost_micros
+        if not self.ledger.reserve(cost):
+            return self._now(error_response(406, _contract.MESSAGE_INSUFFICIENT_CREDITS))
+        reset_at = self.limiter.acquire(key)
+        if reset_at is not None:
+            self.ledger.release(cost)
+            return self._now(_rules.rate_limited(reset_at, self.clock()))
+        params, fault, delay = self._draw(params)
+
+        def finish() -> MockResponse:
+            if fault is not None:
+                self.ledger.release(cost)
+                return documented_response(fault, self.clock())
+            return self._success(params, images, cost, delay)
+
+        return Plan(
+            delay + hang,
+            finish,
+            cancel=lambda: self.ledger.release(cost),
+            blocking=fault is None,
+            on_done=self._record,
+        )
+
+    def _draw(self, params: GenerationRequest) -> tuple[GenerationRequest, int | None, float]:
+        """The seed for ``-1``, the injected fault, the latency: one locked, seeded draw."""
+        with self._rng_lock:
+            if params.is_random_seed:
+                params = params.model_copy(update={"seed": self._seed_rng.randint(0, _SEED_MAX)})
+            fault = draw_fault(self.config.fault_rate, self._fault_rng)
+            jitter = self.config.jitter
+            offset = self._jitter_rng.uniform(-jitter, jitter) if jitter else 0.0
+        return params, fault, max(0.0, self.config.latency + offset)
+
+    def _success(
+        self, params: GenerationRequest, images: int, cost: int, delay: float
+    ) -> MockResponse:
+        t0 = time.perf_counter()
+        blobs = [render_jpeg(params, index) for index in range(images)]
+        rendered = time.perf_counter() - t0
+        remaining = self.ledger.commit(cost)
+        with self._stats_lock:
+            self._images += len(blobs)
+            self._render_seconds += rendered
+        headers = {
+            _contract.HEADER_REMAINING_CREDITS: format_usd(remaining),
+            _contract.HEADER_REQUEST_ID: uuid.uuid4().hex,
+            _contract.HEADER_COST: format_usd(cost),
+            _contract.HEADER_GENERATION_TIME: f"{delay + rendered:.3f}",
+            _contract.HEADER_SEED: str(params.seed),
+        }
+        if not params.base64:
+            return MockResponse(200, blobs[0], {"content-type": "image/jpeg", **headers})
+        encoded = [base64.b64encode(blob).decode("ascii") for blob in blobs]
+        body = {"image": encoded[0]} if len(encoded) == 1 else {"images": encoded}
+        return json_response(200, body, headers)
+
+    # --- Other endpoints ---------------------------------------------------------------------
+    def _credits(self, request: MockRequest) -> MockResponse:
+        if request.method != "GET":
+            return _rules.method_not_allowed("GET")
+        return json_response(200, {"credits": self.balance, "free-credits": 0.0})
+
+    def _openapi_response(self, request: MockRequest) -> MockResponse:
+        if request.method not in ("GET", "HEAD"):
+            return _rules.method_not_allowed("GET")
+        return json_response(200, self.openapi)
+
+    def _control(self, request: MockRequest) -> MockResponse:
+        denied = _rules.check_auth(request, self.config)
+        if denied is not None:
+            return denied
+        key = _rules.api_key_of(request)
+        if request.path == STATS_PATH:
+            return self._stats_response(request)
+        if request.method != "POST":
+            return _rules.method_not_allowed("POST")
+        return self._script_from_body(key, request.body)
+
+    def _stats_response(self, request: MockRequest) -> MockResponse:
+        if request.method != "GET":
+            return _rules.method_not_allowed("GET")
+        stats = self.stats
+        return json_response(
+            200,
+            {
+                "balance": self.balance,
+                "requests": stats.requests,
+                "by_status": {str(k): v for k, v in sorted(stats.by_status.items())},
+                "images": stats.images,
+                "render_seconds": stats.render_seconds,
+                "server_seconds": stats.server_seconds,
+            },
+        )
+
+    def _script_from_body(self, key: str, body: bytes) -> MockResponse:
+        try:
+            statuses = _script_statuses(body)
+            self.script(statuses, api_key=key)
+        except ValueError as exc:
+            return error_response(400, str(exc))
+        return json_response(200, {"pending": self.scripts.pending(key)})
+
+    # --- Helpers -----------------------------------------------------------------------------
+    def _now(self, response: MockResponse) -> Plan:
+        return Plan(0.0, lambda: response, on_done=self._record)
+
+    def _record(self, response: MockResponse) -> None:
+        with self._stats_lock:
+            self._by_status[response.status] += 1
+
+
+def _script_statuses(body: bytes) -> list[Any]:
+    """The ``statuses`` list of a ``POST /mock/script`` body."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ValueError("body: is not valid JSON") from None
+    statuses = data.get("statuses") if isinstance(data, dict) else None
+    if not isinstance(statuses, list):
+        raise ValueError('body: must be {"statuses": [<status or "timeout">, ...]}')
+    return statuses
+
+
+def _rng(seed: int | None, purpose: str) -> random.Random:
+    return random.Random(f"{seed}:{purpose}") if seed is not None else random.Random()

@@ -1,0 +1,142 @@
+"""``/openapi.json`` carries every bound of the core's model; schemathesis finds nothing wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+import mocks
+from mocks._openapi import SECURITY_SCHEME, build_openapi
+from realdream import (
+    DEFAULT_SCHEDULER,
+    LIMITS,
+    PROMPT_MAX_LENGTH,
+    SCHEDULERS,
+    _contract,
+)
+from tests.mock.conftest import KEY
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    with httpx.Client(transport=mocks.MockTransport(mocks.MockConfig(latency=0))) as client:
+        response = client.get("http://m" + mocks.OPENAPI_PATH)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    return dict(response.json())
+
+
+def request_schema(document: dict[str, Any]) -> dict[str, Any]:
+    return dict(document["components"]["schemas"]["GenerationRequest"])
+
+
+def test_the_document_is_openapi_3_1_with_both_endpoints(document: dict[str, Any]) -> None:
+    assert document["openapi"] == "3.1.0"
+    assert set(document["paths"]) == {_contract.GENERATE_PATH, _contract.CREDITS_PATH}
+    assert set(document["paths"][_contract.GENERATE_PATH]) == {"post"}
+    assert set(document["paths"][_contract.CREDITS_PATH]) == {"get"}
+
+
+@pytest.mark.parametrize("field", sorted(LIMITS))
+def test_every_numeric_bound_and_default_is_published(document: dict[str, Any], field: str) -> None:
+    limit = LIMITS[field]
+    published = request_schema(document)["properties"][field]
+    assert published["minimum"] == limit.minimum
+    assert published["maximum"] == limit.maximum
+    assert published["default"] == limit.default
+    if field in ("img_width", "img_height"):
+        assert published["multipleOf"] == limit.step
+
+
+def test_the_text_and_enum_rules_are_published(document: dict[str, Any]) -> None:
+    schema = request_schema(document)
+    properties = schema["properties"]
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["prompt"]
+    assert properties["prompt"]["maxLength"] == PROMPT_MAX_LENGTH
+    assert properties["prompt"]["minLength"] == 1
+    assert "pattern" in properties["prompt"]
+    assert properties["scheduler"]["enum"] == list(SCHEDULERS)
+    assert properties["scheduler"]["default"] == DEFAULT_SCHEDULER
+    assert properties["base64"] == {**properties["base64"], "type": "boolean", "default": False}
+
+
+def test_the_api_key_security_scheme(document: dict[str, Any]) -> None:
+    scheme = document["components"]["securitySchemes"][SECURITY_SCHEME]
+    assert scheme == {"type": "apiKey", "in": "header", "name": _contract.API_KEY_HEADER}
+    assert document["security"] == [{SECURITY_SCHEME: []}]
+
+
+def test_every_documented_response_is_described(document: dict[str, Any]) -> None:
+    responses = document["paths"][_contract.GENERATE_PATH]["post"]["responses"]
+    assert {"200", *map(str, _contract.DOCUMENTED_STATUSES)} <= set(responses)
+    assert set(responses["200"]["content"]) == {"image/jpeg", "application/json"}
+    assert set(responses["200"]["headers"]) == {
+        _contract.HEADER_REMAINING_CREDITS,
+        _contract.HEADER_REQUEST_ID,
+        _contract.HEADER_COST,
+        _contract.HEADER_GENERATION_TIME,
+        _contract.HEADER_SEED,
+    }
+    error = {"$ref": "#/components/schemas/Error"}
+    for status in _contract.DOCUMENTED_STATUSES:
+        content = responses[str(status)]["content"]
+        if status == 405:
+            assert set(content) == {"text/html"}
+        else:
+            assert content == {"application/json": {"schema": error}}
+    assert _contract.HEADER_RATE_LIMIT_RESET in responses["429"]["headers"]
+    assert "retry-after" in responses["429"]["headers"]
+
+
+# --- schemathesis --------------------------------------------------------------------------------
+_EXPECTED_REJECTIONS = [400, 401, 403, 404, 405, 406, 422, 429]
+
+_SETTINGS: dict[str, Any] = {
+    "seed": 20261125,
+    "checks": {
+        "enabled": True,
+        "negative_data_rejection": {"expected-statuses": _EXPECTED_REJECTIONS},
+        "positive_data_acceptance": {"expected-statuses": ["2xx"]},
+        "missing_required_header": {"expected-statuses": _EXPECTED_REJECTIONS},
+    },
+    "auth": {"openapi": {SECURITY_SCHEME: {"api_key": KEY}}},
+}
+CONFIG = schemathesis.Config.from_dict(
+    {**_SETTINGS, "generation": {"mode": "all", "max-examples": 40}}
+)
+APP = mocks.create_app(mocks.MockConfig(latency=0, credits=1_000_000.0))
+SCHEMA = schemathesis.openapi.from_asgi(mocks.OPENAPI_PATH, APP, config=CONFIG)
+
+
+@SCHEMA.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+def test_schemathesis_in_process_finds_nothing(case: schemathesis.Case) -> None:
+    case.call_and_validate()
+
+
+@pytest.fixture(scope="module")
+def rich_live() -> Iterator[mocks.RunningMock]:
+    with mocks.serve(mocks.MockConfig(latency=0, credits=1_000_000.0)) as live:
+        yield live
+
+
+LOOPBACK = schemathesis.openapi.from_dict(
+    build_openapi(),
+    config=schemathesis.Config.from_dict(
+        {**_SETTINGS, "generation": {"mode": "all", "max-examples": 15}}
+    ),
+)
+
+
+@LOOPBACK.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+def test_schemathesis_over_loopback_finds_nothing(
+    case: schemathesis.Case, rich_live: mocks.RunningMock
+) -> None:
+    case.call_and_validate(base_url=rich_live.base_url)

@@ -1,0 +1,104 @@
+"""Mock images: exact size, deterministic, different per seed and prompt, marked, and cheap."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from mocks import _render
+from realdream import GenerationRequest
+
+BASE = GenerationRequest.create(prompt="a lighthouse on a cliff at dusk, stormy sea", seed=1)
+
+
+def decode(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "JPEG"
+    return image.convert("RGB")
+
+
+def mean_difference(a: bytes, b: bytes) -> float:
+    diff = ImageChops.difference(decode(a), decode(b))
+    return sum(ImageStat.Stat(diff).mean) / 3
+
+
+@pytest.mark.parametrize(("width", "height"), [(256, 256), (768, 1152), (1024, 1024), (2048, 264)])
+def test_images_have_exactly_the_requested_size(width: int, height: int) -> None:
+    data = _render.render_jpeg(BASE.replace(img_width=width, img_height=height))
+    assert decode(data).size == (width, height)
+
+
+def test_the_same_parameters_give_identical_bytes_even_uncached() -> None:
+    assert _render.render_uncached(BASE) == _render.render_uncached(BASE)
+    assert _render.render_jpeg(BASE) == _render.render_uncached(BASE)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seed": 2},
+        {"prompt": "a red fox in the snow"},
+        {"scheduler": "Euler a"},
+        {"guidance_scale": 7.5},
+    ],
+    ids=["seed", "prompt", "scheduler", "guidance"],
+)
+def test_a_different_parameter_gives_a_visibly_different_picture(change: dict[str, object]) -> None:
+    assert (
+        mean_difference(_render.render_jpeg(BASE), _render.render_jpeg(BASE.replace(**change))) > 8
+    )
+
+
+def test_samples_of_one_request_differ() -> None:
+    assert mean_difference(_render.render_jpeg(BASE, 0), _render.render_jpeg(BASE, 1)) > 8
+
+
+def test_samples_and_base64_do_not_change_the_picture() -> None:
+    same = BASE.replace(samples=3, base64=True)
+    assert _render.render_jpeg(same) == _render.render_jpeg(BASE)
+
+
+def test_every_image_carries_a_dark_banner_with_light_text() -> None:
+    image = decode(_render.render_jpeg(BASE))
+    banner = image.crop((0, 0, 1024, 40)).convert("L")
+    low, high = banner.getextrema()
+    assert low < 30
+    assert high > 200
+    other = decode(_render.render_jpeg(BASE.replace(prompt="zebra crossing in the rain")))
+    assert ImageChops.difference(
+        image.crop((0, 0, 1024, 80)), other.crop((0, 0, 1024, 80))
+    ).getbbox()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "title"),
+    [
+        ("a lighthouse", "a lighthouse"),
+        ("  many\nspaced\t words  ", "many spaced words"),
+        (
+            "one two three four five six seven eight nine ten",
+            "one two three four five six seven eight…",
+        ),
+        ("x" * 50, "x" * 39 + "…"),
+        ("bell\x07 ring", "bell ring"),
+    ],
+)
+def test_the_title_is_the_first_printable_words(prompt: str, title: str) -> None:
+    assert _render.title_words(prompt) == title
+
+
+def test_unusual_prompts_still_render() -> None:
+    for prompt in ("日本の灯台", "🦊 fox", "\u200b\u2060x", "a" * 2000):
+        assert decode(_render.render_uncached(BASE.replace(prompt=prompt))).size == (1024, 1024)
+
+
+def test_a_cached_1024_render_is_far_cheaper_than_30ms() -> None:
+    request = BASE.replace(seed=123_456)
+    _render.render_jpeg(request)
+    t0 = time.perf_counter()
+    for _ in range(100):
+        _render.render_jpeg(request)
+    assert (time.perf_counter() - t0) / 100 < 0.001
