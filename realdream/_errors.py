@@ -149,7 +149,9 @@ class APIStatusError(APIResponseError):
 
     def __str__(self) -> str:
         text = f"{self.title} ({self.status_code}): {self.message}"
-        return f"{text}. {self.hint}" if self.hint else text
+        if not self.hint:
+            return text
+        return f"{text}{'' if text.endswith(('.', '!', '?')) else '.'} {self.hint}"
 
 
 class BadRequestError(APIStatusError):

@@ -1,0 +1,41 @@
+"""The Gradio demo for RealDream Lightning: ``build_demo()`` and ``main()``.
+
+``python app.py`` serves it on http://127.0.0.1:7860. With ``SEGMIND_API_KEY`` (or a key typed
+into the page) it calls the real API; without, the offline mock in the same process.
+"""
+
+from demo._app import main, parse_args
+from demo._backend import (
+    DEFAULT_MOCK_LATENCY_S,
+    MOCK_ENV,
+    MOCK_LATENCY_ENV,
+    Backend,
+    Mode,
+    Route,
+)
+from demo._errors import readable, to_gr_error
+from demo._handlers import GenerateOutput, Handlers, build_request
+from demo._presets import EXAMPLES, SIZE_PRESETS
+from demo._ui import GENERATE_INPUTS, GENERATE_OUTPUTS, build_demo, launch_options
+
+__all__ = [
+    "DEFAULT_MOCK_LATENCY_S",
+    "EXAMPLES",
+    "GENERATE_INPUTS",
+    "GENERATE_OUTPUTS",
+    "MOCK_ENV",
+    "MOCK_LATENCY_ENV",
+    "SIZE_PRESETS",
+    "Backend",
+    "GenerateOutput",
+    "Handlers",
+    "Mode",
+    "Route",
+    "build_demo",
+    "build_request",
+    "launch_options",
+    "main",
+    "parse_args",
+    "readable",
+    "to_gr_error",
+]

@@ -1,0 +1,198 @@
+"""Which server a request goes to, and with which key: decided per request, never shared.
+
+=====================================  ===============================================
+Configuration                          Where a request goes
+=====================================  ===============================================
+``REALDREAM_MOCK=1`` or ``--mock``     the in-process offline mock, whatever the key
+a key typed into the page              ``REALDREAM_BASE_URL`` or the real API, that key
+``SEGMIND_API_KEY`` (a Space secret)   ``REALDREAM_BASE_URL`` or the real API, that key
+``REALDREAM_BASE_URL`` alone           that server, with the mock's documented test key
+nothing                                the in-process offline mock
+=====================================  ===============================================
+
+A typed key lives only in the call that uses it: the client made for it is closed when the
+call returns, so one visitor's key is never seen by, stored for or used for another.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Final
+
+import httpx
+
+import realdream
+from realdream import _contract
+
+if TYPE_CHECKING:
+    from mocks import MockService
+
+__all__ = [
+    "DEFAULT_MOCK_LATENCY_S",
+    "MOCK_ENV",
+    "MOCK_LATENCY_ENV",
+    "Backend",
+    "Mode",
+    "Route",
+]
+
+#: Set to 1/true/yes/on to force the offline mock even when a key is configured.
+MOCK_ENV: Final = "REALDREAM_MOCK"
+#: Seconds the offline mock takes per request (default :data:`DEFAULT_MOCK_LATENCY_S`).
+MOCK_LATENCY_ENV: Final = "REALDREAM_MOCK_LATENCY"
+#: Short enough to keep the offline demo snappy, long enough to show the progress bar.
+DEFAULT_MOCK_LATENCY_S: Final = 1.0
+#: The offline mock's balance: a long-running Space must not run dry (10 USD = 5,000 images).
+OFFLINE_CREDITS_USD: Final = 1_000_000.0
+#: Where in-process mock requests claim to go; no socket is ever opened for it.
+MOCK_BASE_URL: Final = "http://offline-mock.invalid"
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+
+TransportFactory = Callable[[], httpx.BaseTransport]
+
+
+class Mode(Enum):
+    """How the app was configured at start-up (what the banner tells visitors)."""
+
+    FORCED_MOCK = "forced mock"
+    OFFLINE = "offline mock"
+    SERVER_KEY = "server key"
+    CUSTOM_SERVER = "custom server"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one request goes; ``offline`` when the in-process mock answers it."""
+
+    label: str
+    offline: bool
+    expected_latency_s: float
+
+
+@dataclass(frozen=True, repr=False)
+class Backend:
+    """The app's server choice. Holds the server's own secret, never a visitor's key.
+
+    ``mock_transport`` makes a fresh transport onto the app's one mock service per request;
+    ``mock_key`` is the key sent to it (default: the mock's documented test key).
+    ``api_transport`` replaces the network for the other routes (tests use it).
+    """
+
+    mode: Mode
+    base_url: str | None = None
+    server_key: str | None = None
+    mock_transport: TransportFactory | None = None
+    mock_latency_s: float = DEFAULT_MOCK_LATENCY_S
+    service: MockService | None = None
+    max_retries: int | None = None
+    mock_key: str | None = None
+    api_transport: TransportFactory | None = None
+
+    def __repr__(self) -> str:
+        return f"Backend(mode={self.mode.value!r}, base_url={self.base_url!r})"
+
+    @property
+    def accepts_typed_key(self) -> bool:
+        """Whether the page shows the API key box (hidden in forced mock mode)."""
+        return self.mode is not Mode.FORCED_MOCK
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        force_mock: bool = False,
+        mock_latency_s: float | None = None,
+    ) -> Backend:
+        """Read ``SEGMIND_API_KEY``, ``REALDREAM_BASE_URL``, ``REALDREAM_MOCK`` and friends."""
+        env = os.environ if environ is None else environ
+        latency = _latency_from(env) if mock_latency_s is None else mock_latency_s
+        forced = force_mock or env.get(MOCK_ENV, "").strip().lower() in _TRUE
+        base_url = env.get(realdream.BASE_URL_ENV, "").strip() or None
+        server_key = env.get(realdream.API_KEY_ENV, "").strip() or None
+        if forced or (server_key is None and base_url is None):
+            mode = Mode.FORCED_MOCK if forced else Mode.OFFLINE
+            return cls.offline(mode=mode, latency_s=latency)
+        mode = Mode.SERVER_KEY if server_key else Mode.CUSTOM_SERVER
+        return cls(mode, base_url=base_url, server_key=server_key, mock_latency_s=latency)
+
+    @classmethod
+    def offline(
+        cls,
+        *,
+        mode: Mode = Mode.OFFLINE,
+        latency_s: float = DEFAULT_MOCK_LATENCY_S,
+        max_retries: int | None = None,
+        **config: Any,
+    ) -> Backend:
+        """The built-in mock in this process: one :class:`mocks.MockService` for the app.
+
+        ``config`` goes to :class:`mocks.MockConfig` (for example ``credits=0.0``).
+        """
+        import mocks
+
+        settings = {"latency": latency_s, "credits": OFFLINE_CREDITS_USD, **config}
+        service = mocks.MockService(mocks.MockConfig(**settings))
+        return cls(
+            mode,
+            mock_transport=lambda: mocks.MockTransport(service),
+            mock_latency_s=latency_s,
+            service=service,
+            max_retries=max_retries,
+        )
+
+    def route(self, typed_key: str | None) -> Route:
+        """Where a request with ``typed_key`` (stripped, or ``None``) goes, in words."""
+        if self._uses_mock(typed_key):
+            return Route("offline mock (placeholder images)", True, self.mock_latency_s)
+        server = self.base_url or _contract.BASE_URL
+        whose = "your key" if typed_key else "this app's key"
+        if self.mode is Mode.CUSTOM_SERVER and not typed_key:
+            whose = "the mock test key"
+        return Route(f"{server} with {whose}", False, _contract.ADVERTISED_LATENCY_S)
+
+    def client(self, typed_key: str | None) -> realdream.Client:
+        """A new client for one request; close it when done (``with backend.client(...)``)."""
+        options: dict[str, Any] = {}
+        if self.max_retries is not None:
+            options["max_retries"] = self.max_retries
+        if self._uses_mock(typed_key):
+            if self.mock_transport is None:
+                raise realdream.ConfigurationError("This app has no offline mock configured.")
+            transport = self.mock_transport()
+            key = self.mock_key or _mock_key()
+            return realdream.Client(key, base_url=MOCK_BASE_URL, transport=transport, **options)
+        key = typed_key or self.server_key or _mock_key()
+        if self.api_transport is not None:
+            options["transport"] = self.api_transport()
+        return realdream.Client(key, base_url=self.base_url or _contract.BASE_URL, **options)
+
+    def _uses_mock(self, typed_key: str | None) -> bool:
+        if self.mode is Mode.FORCED_MOCK:
+            return True
+        return self.mode is Mode.OFFLINE and not typed_key
+
+
+def _mock_key() -> str:
+    from mocks import MOCK_API_KEY
+
+    return MOCK_API_KEY
+
+
+def _latency_from(env: Mapping[str, str]) -> float:
+    text = env.get(MOCK_LATENCY_ENV, "").strip()
+    if not text:
+        return DEFAULT_MOCK_LATENCY_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise realdream.ConfigurationError(
+            f"{MOCK_LATENCY_ENV}={text!r}: must be a number of seconds >= 0"
+        )
+    return value

@@ -1,0 +1,84 @@
+"""The one boundary where a :class:`realdream.RealDreamError` becomes a visitor's message.
+
+Each message says what happened (with the HTTP status when there is one) and what to do next;
+never a traceback, never a key.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import traceback
+from collections.abc import Iterable
+from typing import Final
+
+import gradio as gr
+
+import realdream
+
+__all__ = ["ERROR_TITLE", "UNEXPECTED_MESSAGE", "readable", "redact", "to_gr_error"]
+
+logger = logging.getLogger("demo")
+
+ERROR_TITLE: Final = "Could not generate"
+UNEXPECTED_MESSAGE: Final = (
+    "Unexpected error in the app; nothing was generated. Try again, and if it keeps "
+    "happening report it with the time it happened."
+)
+_REDACTED: Final = "<api key>"
+#: Where the library's hint names code (``api_key=``), a visitor needs the page's words.
+_UI_HINTS: Final[dict[type[realdream.APIStatusError], str]] = {
+    realdream.AuthenticationError: (
+        "Check the API key (the key box on this page, or the app's SEGMIND_API_KEY secret)."
+    ),
+}
+_MAYBE_BILLED: Final = "The request may have been billed: check your credits before retrying."
+
+
+def readable(exc: realdream.RealDreamError) -> str:
+    """One readable line for ``exc``, e.g. ``Not enough credits (406): ... Top up ...``."""
+    if isinstance(exc, realdream.ValidationError):
+        return f"Invalid parameters: {exc}"
+    if isinstance(exc, realdream.APIStatusError):
+        return _status_message(exc)
+    if isinstance(exc, realdream.APIConnectionError):
+        return f"{exc} {_MAYBE_BILLED}" if exc.maybe_billed else str(exc)
+    if isinstance(exc, realdream.InvalidResponseError):
+        return f"Unreadable answer ({exc.status_code}): {exc}"
+    if isinstance(exc, realdream.ConfigurationError):
+        return f"Configuration problem: {exc}"
+    return str(exc)
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every non-empty secret replaced by a placeholder."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+def to_gr_error(exc: BaseException, secrets: Iterable[str | None] = ()) -> gr.Error:
+    """The :class:`gradio.Error` a visitor sees for ``exc``; unexpected errors are logged."""
+    if isinstance(exc, realdream.RealDreamError):
+        message = readable(exc)
+        logger.info("generate failed: %s", redact(message, secrets))
+    else:
+        message = UNEXPECTED_MESSAGE
+        trace = "".join(traceback.format_exception(exc))
+        logger.error("generate crashed:\n%s", redact(trace, secrets))
+    return gr.Error(redact(message, secrets), title=ERROR_TITLE, print_exception=False)
+
+
+def _status_message(exc: realdream.APIStatusError) -> str:
+    hint = _UI_HINTS.get(type(exc), exc.hint)
+    if isinstance(exc, realdream.RateLimitError) and exc.retry_after is not None:
+        hint = f"{hint} It resets in about {math.ceil(exc.retry_after)} s."
+    text = f"{exc.title} ({exc.status_code}): {_sentence(exc.message)}"
+    return f"{text} {hint}".strip()
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending in exactly one full stop (server messages vary)."""
+    stripped = text.strip().rstrip(".")
+    return f"{stripped}." if stripped else "(no message)."

@@ -1,0 +1,231 @@
+"""Event handlers: typed plain functions that call :mod:`realdream`.
+
+:meth:`Handlers.generate` is the ``/generate`` API. Every error it meets leaves through
+:func:`demo._errors.to_gr_error`, the one boundary where errors become messages.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final, NamedTuple, TypeVar
+
+import gradio as gr
+
+import realdream
+from demo import _format
+from demo._backend import Backend, Route
+from demo._errors import to_gr_error
+from demo._presets import CUSTOM_SIZE, preset_for, size_of
+
+__all__ = [
+    "RANDOM_SEED",
+    "GenerateOutput",
+    "Handlers",
+    "build_request",
+    "random_seed",
+    "reuse_seed",
+    "size_from_preset",
+]
+
+RANDOM_SEED: Final = int(realdream.LIMITS["seed"].default)
+#: Generated files older than this are deleted as new requests arrive.
+KEEP_OUTPUTS_S: Final = 3600.0
+_TICK_S: Final = 0.2
+_T = TypeVar("_T")
+
+
+class GenerateOutput(NamedTuple):
+    """What ``generate`` returns, one value per output component."""
+
+    gallery: list[tuple[str, str]]
+    summary: str
+    details: dict[str, Any]
+    files: list[str]
+    last_seed: int
+
+
+def build_request(
+    prompt: str | None,
+    negative_prompt: str | None,
+    scheduler: str | None,
+    num_inference_steps: float | None,
+    guidance_scale: float | None,
+    seed: float | None,
+    img_width: float | None,
+    img_height: float | None,
+    samples: float | None,
+) -> realdream.GenerationRequest:
+    """The validated request for the form's values; raises :class:`realdream.ValidationError`.
+
+    An empty seed means random. Whole-number floats (sliders send floats) become integers;
+    anything else goes to the core as is, so its message names the field and the rule.
+    """
+    return realdream.GenerationRequest.create(
+        prompt=prompt or "",
+        negative_prompt=negative_prompt or "",
+        scheduler=scheduler,
+        num_inference_steps=_whole(num_inference_steps),
+        guidance_scale=guidance_scale,
+        seed=RANDOM_SEED if seed is None else _whole(seed),
+        img_width=_whole(img_width),
+        img_height=_whole(img_height),
+        samples=_whole(samples),
+    )
+
+
+class Handlers:
+    """The app's handlers, bound to its backend and its folder of generated files."""
+
+    def __init__(self, backend: Backend, output_dir: Path | None = None) -> None:
+        self.backend = backend
+        #: Created on the first save; each run writes into a fresh folder inside it.
+        self.output_dir = output_dir or Path(tempfile.gettempdir()) / f"realdream-demo-{_token()}"
+
+    def generate(
+        self,
+        prompt: str,
+        negative_prompt: str,
+        scheduler: str,
+        num_inference_steps: float,
+        guidance_scale: float,
+        seed: float | None,
+        img_width: float,
+        img_height: float,
+        samples: float,
+        api_key: str | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (how Gradio injects progress)
+    ) -> GenerateOutput:
+        """Generate images with RealDream Lightning: PNG files with their parameters embedded.
+
+        Parameters:
+            prompt: what to render.
+            negative_prompt: what the image should not show.
+            scheduler: one of realdream.SCHEDULERS.
+            num_inference_steps: denoising steps.
+            guidance_scale: classifier-free guidance scale.
+            seed: -1 (or empty) picks a random seed; the seed used comes back in the results.
+            img_width: width in pixels, a multiple of 8.
+            img_height: height in pixels, a multiple of 8.
+            samples: number of images.
+            api_key: a Segmind key for this request only; empty uses the app's backend.
+        Returns:
+            the images (PNG paths and captions), a Markdown summary, the run's details as
+            JSON (the request as sent, time, cost, remaining credits) and the PNG files.
+        """
+        key = (api_key or "").strip() or None
+        try:
+            request = build_request(
+                prompt,
+                negative_prompt,
+                scheduler,
+                num_inference_steps,
+                guidance_scale,
+                seed,
+                img_width,
+                img_height,
+                samples,
+            )
+            route = self.backend.route(key)
+            result = self._call(request, key, route, progress)
+            return self._present(result, route)
+        except Exception as exc:
+            raise to_gr_error(exc, (key, self.backend.server_key)) from None
+
+    def _call(
+        self,
+        request: realdream.GenerationRequest,
+        key: str | None,
+        route: Route,
+        progress: gr.Progress,
+    ) -> realdream.GenerationResult:
+        count = f"{request.samples} image{'s' if request.samples > 1 else ''}"
+        progress(0.0, desc=f"Sending the request ({count})")
+        with self.backend.client(key) as client:
+            return _wait(lambda: client.generate(request), progress, route.expected_latency_s)
+
+    def _present(self, result: realdream.GenerationResult, route: Route) -> GenerateOutput:
+        folder = self.output_dir / _token()
+        paths = [_save(image, folder, result.seed) for image in result.images]
+        _prune(self.output_dir, keep=folder)
+        gallery = [
+            (str(path), _format.caption(image))
+            for image, path in zip(result.images, paths, strict=True)
+        ]
+        return GenerateOutput(
+            gallery=gallery,
+            summary=_format.summary(result, route, paths),
+            details=_format.details(result, route, paths),
+            files=[str(path) for path in paths],
+            last_seed=result.seed,
+        )
+
+
+def random_seed() -> int:
+    """The seed box's value for "pick a random seed"."""
+    return RANDOM_SEED
+
+
+def reuse_seed(last_seed: int | None, current: float | None) -> float | None:
+    """The last run's resolved seed, or the current value (with a notice) before any run."""
+    if last_seed is None:
+        gr.Info("No image generated yet: there is no last seed to reuse.")
+        return current
+    return last_seed
+
+
+def size_from_preset(label: str, width: float, height: float) -> tuple[float, float]:
+    """Width and height for a size menu choice; Custom keeps the current ones."""
+    return size_of(label) or (width, height)
+
+
+def preset_from_size(width: float, height: float) -> str:
+    """The size menu choice matching ``width`` × ``height`` (or Custom)."""
+    return preset_for(width, height) if width and height else CUSTOM_SIZE
+
+
+def _wait(call: Callable[[], _T], progress: gr.Progress, expected_s: float) -> _T:
+    """Run ``call`` in a worker thread, moving the progress bar while waiting for it."""
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(call)
+        while True:
+            try:
+                return future.result(timeout=_TICK_S)
+            except concurrent.futures.TimeoutError:
+                waited = time.monotonic() - started
+                progress(_estimate(waited, expected_s), desc=f"Generating… {waited:.0f} s")
+
+
+def _estimate(waited: float, expected: float) -> float:
+    """A progress fraction that nears 1 around the expected time and never reaches it."""
+    return min(0.95, 1.0 - math.exp(-2.0 * waited / max(expected, 0.1)))
+
+
+def _save(image: realdream.GeneratedImage, folder: Path, seed: int) -> Path:
+    return image.save(folder / f"realdream-{seed}-{image.index + 1}.png")
+
+
+def _prune(output_dir: Path, *, keep: Path, max_age_s: float = KEEP_OUTPUTS_S) -> None:
+    """Delete earlier runs' folders older than ``max_age_s``."""
+    cutoff = time.time() - max_age_s
+    for folder in output_dir.iterdir():
+        if folder != keep and folder.is_dir() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _token() -> str:
+    return uuid.uuid4().hex
+
+
+def _whole(value: Any) -> Any:
+    """A whole-number float as an int; anything else unchanged (the core judges it)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

@@ -1,0 +1,179 @@
+"""Fixtures for the demo: backends with no network, and the app served in a subprocess.
+
+The served app runs in its own process (``python app.py``) so that Gradio's server threads
+live outside pytest's ``filterwarnings = error``; the test talks to it over loopback only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+import mocks
+import realdream
+from demo import MOCK_ENV, MOCK_LATENCY_ENV, Backend, Handlers, Mode
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_KEY = "SG_feedfacecafebeef"
+_ENV_NAMES = (realdream.API_KEY_ENV, realdream.BASE_URL_ENV, MOCK_ENV, MOCK_LATENCY_ENV)
+_START_TIMEOUT_S = 60.0
+_READY_LINE = "Running on local URL"
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture(autouse=True)
+def _no_real_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's real key or server never reaches a demo test."""
+    for name in _ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def offline() -> Backend:
+    """The real in-process mock, instant, no retries (so scripted errors surface at once)."""
+    return Backend.offline(latency_s=0.0, max_retries=0)
+
+
+@pytest.fixture
+def handlers(offline: Backend, tmp_path: Path) -> Handlers:
+    return Handlers(offline, tmp_path / "outputs")
+
+
+def _api_backend(handler: Handler, *, mode: Mode = Mode.SERVER_KEY) -> Backend:
+    return Backend(
+        mode,
+        base_url="https://api.example.test",
+        server_key="SG_0000000000000000" if mode is Mode.SERVER_KEY else None,
+        api_transport=lambda: httpx.MockTransport(handler),
+        max_retries=0,
+    )
+
+
+@pytest.fixture
+def api_backend() -> Callable[..., Backend]:
+    """``api_backend(handler, mode=...)``: a backend whose "real API" is ``handler``."""
+    return _api_backend
+
+
+@pytest.fixture
+def secret_key() -> str:
+    """A key with the real shape that no server accepts; it must never show up anywhere."""
+    return SECRET_KEY
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServedApp:
+    """``python app.py`` running in a subprocess."""
+
+    url: str
+    process: subprocess.Popen[str]
+    log: Path
+    reader: _LogReader
+
+
+class _LogReader:
+    """Drains a subprocess's output into a file; tells when Gradio prints its URL."""
+
+    def __init__(self, process: subprocess.Popen[str], log: Path) -> None:
+        self.url_seen = threading.Event()
+        self._thread = threading.Thread(target=self._drain, args=(process, log), daemon=True)
+        self._thread.start()
+
+    def _drain(self, process: subprocess.Popen[str], log: Path) -> None:
+        assert process.stdout is not None
+        with log.open("w") as out:
+            for line in process.stdout:
+                out.write(line)
+                out.flush()
+                if _READY_LINE in line:
+                    self.url_seen.set()
+        self.url_seen.set()  # the process ended: stop waiting
+
+
+def _start(log: Path, port: int, *args: str, env: dict[str, str] | None = None) -> ServedApp:
+    environ = {k: v for k, v in os.environ.items() if k not in _ENV_NAMES}
+    environ.update(env or {}, GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port), *args],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return ServedApp(f"http://127.0.0.1:{port}", process, log, _LogReader(process, log))
+
+
+def _wait_until_up(app: ServedApp) -> None:
+    if not app.reader.url_seen.wait(_START_TIMEOUT_S) or app.process.poll() is not None:
+        app.process.kill()
+        pytest.fail(f"app.py did not start:\n{app.log.read_text()}")
+
+
+def _stop(app: ServedApp) -> None:
+    app.process.terminate()
+    try:
+        app.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        app.process.kill()
+        app.process.wait()
+    if app.process.stdout is not None:
+        app.process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def mock_server() -> Iterator[mocks.RunningMock]:
+    """A real mock server on loopback, in this process: tests script its answers."""
+    with mocks.serve(mocks.MockConfig(latency=0.0)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, mock_server: mocks.RunningMock
+) -> Iterator[dict[str, ServedApp]]:
+    """Two apps, started together: ``offline`` (forced in-process mock) and ``remote``
+    (``REALDREAM_BASE_URL`` pointing at :func:`mock_server`)."""
+    logs = tmp_path_factory.mktemp("served")
+    apps = {
+        "offline": _start(logs / "offline.log", free_port(), "--mock", "--mock-latency", "0"),
+        "remote": _start(
+            logs / "remote.log",
+            free_port(),
+            env={realdream.BASE_URL_ENV: mock_server.base_url},
+        ),
+    }
+    try:
+        for app in apps.values():
+            _wait_until_up(app)
+        yield apps
+    finally:
+        for app in apps.values():
+            _stop(app)
+
+
+@pytest.fixture(scope="session")
+def served_offline(served: dict[str, ServedApp]) -> ServedApp:
+    return served["offline"]
+
+
+@pytest.fixture(scope="session")
+def served_remote(served: dict[str, ServedApp]) -> ServedApp:
+    return served["remote"]

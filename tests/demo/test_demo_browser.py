@@ -1,0 +1,123 @@
+"""The served page in a real headless Chromium (Debian's), driven by Playwright for Python."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mocks
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (CI installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def generate(page: Any, prompt: str) -> None:
+    page.locator("#prompt textarea").fill(prompt)
+    page.locator("#generate").click()
+
+
+def test_a_prompt_becomes_images_in_the_gallery(page: Any, served_offline: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(served_offline.url)
+    expect(page.locator("#backend-banner")).to_contain_text("images are offline placeholders")
+    samples = page.locator("#samples input[type=number]")
+    samples.fill("2")
+    samples.press("Enter")
+    generate(page, "portrait of a lighthouse keeper, golden hour")
+    expect(page.locator("#summary")).to_contain_text("2 images")
+    expect(page.locator("#gallery img")).to_have_count(2)
+    expect(page.locator("#summary")).to_contain_text("portrait of a lighthouse keeper, golden hour")
+    expect(page.locator("#files")).to_contain_text("realdream-")
+
+
+def test_an_invalid_form_shows_the_cores_message(page: Any, served_offline: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(served_offline.url)
+    generate(page, "   ")
+    expect(page.get_by_text("Invalid parameters: prompt='   ': must not be blank")).to_be_visible()
+
+
+def test_a_406_from_the_server_shows_its_message(
+    page: Any, served_remote: Any, mock_server: mocks.RunningMock
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(served_remote.url)
+    mock_server.service.script([406])
+    generate(page, "a cat")
+    expect(page.get_by_text(re.compile(r"Not enough credits \(406\): "))).to_be_visible()
+    expect(page.locator("#gallery img")).to_have_count(0)
+
+
+def test_a_typed_key_is_not_kept_in_the_browser(
+    page: Any, served_remote: Any, mock_server: mocks.RunningMock
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(served_remote.url)
+    page.locator("#api_key input").fill(mock_server.api_key)
+    generate(page, "a cat")
+    expect(page.locator("#summary")).to_contain_text("your key")
+    stored = page.evaluate("() => JSON.stringify([localStorage, sessionStorage])")
+    assert mock_server.api_key not in stored
+    assert mock_server.api_key not in page.locator("#summary").inner_text()
+
+
+def test_size_presets_and_seed_buttons_fill_the_form(page: Any, served_offline: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(served_offline.url)
+    page.locator("#size input").click()
+    page.get_by_role("option", name="768 × 1152 (2:3, reference)").click()
+    expect(page.locator("#img_width input[type=number]")).to_have_value("768")
+    expect(page.locator("#img_height input[type=number]")).to_have_value("1152")
+    generate(page, "a cat")
+    expect(page.locator("#summary")).to_contain_text(re.compile(r"Seed: \d+, Size: 768x1152"))
+    seed = re.search(r"Seed: (\d+)", page.locator("#summary").inner_text())
+    assert seed is not None
+    page.locator("#reuse-seed").click()
+    expect(page.locator("#seed input")).to_have_value(seed.group(1))
+    page.locator("#random-seed").click()
+    expect(page.locator("#seed input")).to_have_value("-1")

@@ -1,0 +1,319 @@
+"""The handlers, called directly: results, parameters embedded, every error as one message."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import httpx
+import pytest
+
+import realdream
+from demo import Backend, GenerateOutput, Handlers, Mode, build_request
+from demo._backend import OFFLINE_CREDITS_USD
+from demo._handlers import (
+    preset_from_size,
+    random_seed,
+    reuse_seed,
+    size_from_preset,
+)
+from demo._presets import CUSTOM_SIZE, SIZE_PRESETS
+from realdream import _contract
+
+LIMITS = realdream.LIMITS
+ApiBackend = Callable[..., Backend]
+
+
+def form(**changes: Any) -> dict[str, Any]:
+    """The form's values as the browser sends them (sliders send floats)."""
+    values: dict[str, Any] = {
+        "prompt": "studio portrait of a lighthouse keeper",
+        "negative_prompt": realdream.DEFAULT_NEGATIVE_PROMPT,
+        "scheduler": realdream.DEFAULT_SCHEDULER,
+        "num_inference_steps": float(LIMITS["num_inference_steps"].default),
+        "guidance_scale": LIMITS["guidance_scale"].default,
+        "seed": LIMITS["seed"].default,
+        "img_width": float(LIMITS["img_width"].default),
+        "img_height": float(LIMITS["img_height"].default),
+        "samples": float(LIMITS["samples"].default),
+        "api_key": "",
+    }
+    values.update(changes)
+    return values
+
+
+def error_message(handlers: Handlers, **changes: Any) -> str:
+    with pytest.raises(gr.Error) as caught:
+        handlers.generate(**form(**changes))
+    return caught.value.message
+
+
+# --- success ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("samples", [1, 2, 4])
+def test_every_sample_is_a_png_with_the_requests_parameters(
+    handlers: Handlers, samples: int
+) -> None:
+    values = form(
+        samples=float(samples),
+        seed=968875,
+        img_width=768.0,
+        img_height=1152.0,
+        scheduler="Euler a",
+        num_inference_steps=12.0,
+        guidance_scale=2.5,
+    )
+    out = handlers.generate(**values)
+    assert len(out.gallery) == len(out.files) == samples
+    for index, (path, caption) in enumerate(out.gallery):
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"#{index + 1}" in caption
+        sent = realdream.request_from_parameters(realdream.read_parameters(path) or "")
+        expected = {k: v for k, v in values.items() if k not in ("api_key", "samples")}
+        assert {k: sent.payload[k] for k in expected} == expected
+    assert out.last_seed == 968875
+
+
+def test_a_random_seed_is_resolved_and_shown_everywhere(handlers: Handlers) -> None:
+    out = handlers.generate(**form(seed=-1))
+    assert out.last_seed >= 0
+    assert f"Seed: {out.last_seed}" in (realdream.read_parameters(out.files[0]) or "")
+    assert f"`{out.last_seed}`" in out.summary
+    assert out.details["request"]["seed"] == out.last_seed
+
+
+def test_an_empty_seed_means_random(handlers: Handlers) -> None:
+    assert handlers.generate(**form(seed=None)).last_seed >= 0
+
+
+def test_results_show_time_cost_credits_and_parameters(handlers: Handlers) -> None:
+    out = handlers.generate(**form(samples=2.0, seed=7))
+    cost = 2 * _contract.COST_PER_IMAGE_USD
+    assert out.details["cost_usd"] == pytest.approx(cost)
+    assert out.details["remaining_credits"] == pytest.approx(OFFLINE_CREDITS_USD - cost)
+    assert out.details["elapsed_s"] >= 0
+    assert out.details["offline"] is True
+    assert f"cost ${cost:.4f}" in out.summary
+    assert "credits left" in out.summary
+    for image in out.details["images"]:
+        assert image["parameters"] in out.summary
+    json.dumps(out.details)  # what gr.JSON sends must be plain JSON
+
+
+def test_prompts_with_backticks_stay_inside_their_code_block(handlers: Handlers) -> None:
+    out = handlers.generate(**form(prompt="a ``` fence ```` inside"))
+    assert "`````text" in out.summary
+
+
+def test_old_output_folders_are_pruned(handlers: Handlers) -> None:
+    old = handlers.output_dir / "old-run"
+    old.mkdir(parents=True)
+    os.utime(old, (0, 0))
+    handlers.generate(**form())
+    assert not old.exists()
+
+
+# --- validation: stopped before any request, with the core's message ---------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "core_message"),
+    [
+        ({"prompt": "   "}, "prompt='   ': must not be blank"),
+        ({"img_width": 1001.0}, "img_width=1001: must be a multiple of 8 between 256 and 2048"),
+        ({"num_inference_steps": 101.0}, "num_inference_steps=101: must be between 1 and 100"),
+        ({"scheduler": "Euler A"}, "scheduler='Euler A'"),
+        ({"samples": 2.5}, "samples=2.5"),
+    ],
+    ids=["blank-prompt", "width-not-multiple", "too-many-steps", "bad-scheduler", "half-sample"],
+)
+def test_invalid_input_is_stopped_with_the_cores_message(
+    handlers: Handlers, changes: dict[str, Any], core_message: str
+) -> None:
+    with pytest.raises(realdream.ValidationError) as core:
+        build_request(**{k: v for k, v in form(**changes).items() if k != "api_key"})
+    message = error_message(handlers, **changes)
+    assert message == f"Invalid parameters: {core.value}"
+    assert core_message in message
+    assert handlers.backend.service is not None
+    assert handlers.backend.service.stats.requests == 0
+
+
+# --- API errors: one readable message each -------------------------------------------------
+
+STATUSES = sorted({*_contract.DOCUMENTED_STATUSES, 503} - {406})
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_each_api_error_becomes_one_readable_message(handlers: Handlers, status: int) -> None:
+    assert handlers.backend.service is not None
+    handlers.backend.service.script([status])
+    message = error_message(handlers)
+    title = realdream.STATUS_ERRORS[status].title
+    assert message.startswith(f"{title} ({status}): ")
+    assert "Traceback" not in message
+    assert ".." not in message
+
+
+def test_no_credits_is_a_406_that_says_so(handlers: Handlers) -> None:
+    assert handlers.backend.service is not None
+    handlers.backend.service.script([406])
+    message = error_message(handlers)
+    assert message.startswith("Not enough credits (406): ")
+    assert realdream.InsufficientCreditsError.hint in message
+
+
+def test_a_content_type_406_is_told_apart(api_backend: ApiBackend) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(406, json={"error": _contract.MESSAGE_BAD_CONTENT_TYPE})
+
+    handlers = Handlers(api_backend(refuse))
+    assert error_message(handlers).startswith("Unsupported content type (406): ")
+
+
+def test_a_rate_limit_says_when_it_resets(api_backend: ApiBackend) -> None:
+    def limited(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, json={"error": "slow down"}, headers={"retry-after": "12"})
+
+    message = error_message(Handlers(api_backend(limited)))
+    assert message.startswith("Rate limited (429): slow down.")
+    assert "resets in about 12 s" in message
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (httpx.ConnectError("refused"), "Could not reach the server"),
+        (httpx.ReadTimeout("slow"), "may have been billed"),
+    ],
+    ids=["connect", "read-timeout"],
+)
+def test_connection_failures_are_readable(
+    api_backend: ApiBackend, failure: Exception, expected: str
+) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise failure
+
+    assert expected in error_message(Handlers(api_backend(fail)))
+
+
+def test_an_unreadable_success_body_is_readable(api_backend: ApiBackend) -> None:
+    def garbage(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"not an image")
+
+    assert error_message(Handlers(api_backend(garbage))).startswith("Unreadable answer (200)")
+
+
+def test_an_unexpected_crash_shows_no_internals(
+    handlers: Handlers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("internal detail /srv/secret/path")
+
+    monkeypatch.setattr(handlers, "_present", crash)
+    message = error_message(handlers)
+    assert "internal detail" not in message
+    assert message.startswith("Unexpected error")
+
+
+# --- the typed key: per request only, never shown -----------------------------------------
+
+
+def echo_key(seen: list[str]) -> Any:
+    """A server that records the key it got and refuses it, quoting it back in the body."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        key = request.headers[_contract.API_KEY_HEADER]
+        seen.append(key)
+        return httpx.Response(401, json={"error": f"key {key} is invalid"})
+
+    return handler
+
+
+def test_a_typed_key_goes_to_the_api_and_never_into_messages_or_logs(
+    api_backend: ApiBackend, secret_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+    handlers = Handlers(api_backend(echo_key(seen), mode=Mode.OFFLINE))
+    message = error_message(handlers, api_key=f"  {secret_key}\n")
+    assert seen == [secret_key]
+    assert message.startswith("Missing or invalid API key (401): ")
+    assert secret_key not in message
+    assert secret_key not in caplog.text
+
+
+def test_without_a_typed_key_the_offline_mock_answers(handlers: Handlers) -> None:
+    out = handlers.generate(**form())
+    assert out.details["offline"] is True
+    assert out.details["backend"].startswith("offline mock")
+
+
+def test_one_visitors_key_is_never_used_for_the_next(
+    api_backend: ApiBackend, secret_key: str, tmp_path: Path
+) -> None:
+    seen: list[str] = []
+    backend = api_backend(echo_key(seen), mode=Mode.SERVER_KEY)
+    handlers = Handlers(backend, tmp_path)
+    error_message(handlers, api_key=secret_key)
+    error_message(handlers, api_key="")
+    assert seen == [secret_key, backend.server_key]
+
+
+def test_a_typed_key_never_appears_in_a_result(
+    api_backend: ApiBackend, secret_key: str, tmp_path: Path
+) -> None:
+    def accept(request: httpx.Request) -> httpx.Response:
+        from mocks import MockConfig, MockTransport
+
+        return MockTransport(MockConfig(latency=0, api_keys=(secret_key,))).handle_request(request)
+
+    out = Handlers(api_backend(accept, mode=Mode.OFFLINE), tmp_path).generate(
+        **form(api_key=secret_key)
+    )
+    assert isinstance(out, GenerateOutput)
+    assert out.details["offline"] is False
+    assert secret_key not in repr(out)
+    assert all(secret_key not in Path(path).read_bytes().decode("latin-1") for path in out.files)
+
+
+def test_a_key_with_spaces_is_refused_without_echoing_it(api_backend: ApiBackend) -> None:
+    handlers = Handlers(api_backend(echo_key([]), mode=Mode.OFFLINE))
+    message = error_message(handlers, api_key="SG_abc def")
+    assert message.startswith("Configuration problem: ")
+    assert "abc def" not in message
+
+
+def test_forced_mock_mode_ignores_a_typed_key(secret_key: str, tmp_path: Path) -> None:
+    backend = Backend.offline(mode=Mode.FORCED_MOCK, latency_s=0.0)
+    out = Handlers(backend, tmp_path).generate(**form(api_key=secret_key))
+    assert out.details["offline"] is True
+
+
+# --- small controls ------------------------------------------------------------------------
+
+
+def test_random_seed_is_the_cores_random_value() -> None:
+    assert random_seed() == LIMITS["seed"].default
+
+
+def test_reuse_seed_gives_the_last_resolved_seed() -> None:
+    assert reuse_seed(968875, -1) == 968875
+    assert reuse_seed(None, 5) == 5
+
+
+@pytest.mark.parametrize("preset", SIZE_PRESETS, ids=lambda p: p.label)
+def test_size_presets_round_trip(preset: Any) -> None:
+    assert size_from_preset(preset.label, 1, 1) == (preset.width, preset.height)
+    assert preset_from_size(float(preset.width), float(preset.height)) == preset.label
+
+
+def test_custom_size_keeps_the_current_values() -> None:
+    assert size_from_preset(CUSTOM_SIZE, 640.0, 800.0) == (640.0, 800.0)
+    assert preset_from_size(640.0, 800.0) == CUSTOM_SIZE

@@ -1,0 +1,86 @@
+"""``python app.py`` served for real, called the way the README shows: ``gradio_client``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+import mocks
+import realdream
+
+
+def _client(url: str, downloads: Path) -> Iterator[Client]:
+    client = Client(url, verbose=False, analytics_enabled=False, download_files=downloads)
+    yield client
+    client.close()  # stops its heartbeat thread (waits up to 1 s)
+
+
+@pytest.fixture(scope="module")
+def client(served_offline: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    yield from _client(served_offline.url, tmp_path_factory.mktemp("downloads"))
+
+
+@pytest.fixture(scope="module")
+def remote_client(served_remote: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    yield from _client(served_remote.url, tmp_path_factory.mktemp("downloads"))
+
+
+def test_generate_returns_pngs_whose_parameters_match_the_request(client: Client) -> None:
+    request = {
+        "prompt": "portrait of a beekeeper, morning light",
+        "seed": 968875,
+        "img_width": 768,
+        "img_height": 1152,
+        "samples": 2,
+        "scheduler": "DPM++ 2M Karras",
+        "num_inference_steps": 10,
+        "guidance_scale": 1.5,
+    }
+    gallery, summary, details, files = client.predict(**request, api_name="/generate")
+    assert len(gallery) == len(files) == 2
+    for item in gallery:
+        path = Path(item["image"])
+        assert path.suffix == ".png"
+        sent = realdream.request_from_parameters(realdream.read_parameters(path) or "")
+        assert {key: sent.payload[key] for key in request} == request
+        assert sent.negative_prompt == realdream.DEFAULT_NEGATIVE_PROMPT
+    assert details["request"]["seed"] == 968875
+    assert details["offline"] is True
+    assert "offline mock" in summary
+
+
+def test_validation_errors_reach_the_client_as_the_cores_message(client: Client) -> None:
+    with pytest.raises(AppError, match=r"Invalid parameters: img_width=1001: must be a multiple"):
+        client.predict(prompt="a cat", img_width=1001, api_name="/generate")
+
+
+def test_a_scripted_406_reaches_the_client_readably(
+    remote_client: Client, mock_server: mocks.RunningMock
+) -> None:
+    mock_server.service.script([406])
+    with pytest.raises(AppError, match=r"^Not enough credits \(406\): ") as caught:
+        remote_client.predict(prompt="a cat", api_name="/generate")
+    assert mock_server.api_key not in str(caught.value)
+
+
+def test_the_app_goes_to_the_server_named_by_realdream_base_url(
+    remote_client: Client, mock_server: mocks.RunningMock
+) -> None:
+    before = mock_server.service.stats.images
+    _, summary, details, _ = remote_client.predict(prompt="a cat", api_name="/generate")
+    assert mock_server.service.stats.images == before + 1
+    assert details["offline"] is False
+    assert mock_server.base_url in summary
+
+
+def test_the_page_serves_no_run_history(served_offline: Any) -> None:
+    config = httpx.get(served_offline.url + "/config", timeout=10).json()
+    assert config["run_history"] is False
+    assert config["show_error"] is False
+    assert config["analytics_enabled"] is False
