@@ -14,10 +14,7 @@ import argparse
 import contextlib
 import math
 import os
-import re
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +24,7 @@ from typing import Any
 import httpx
 
 import mocks
+from bench._common import mock_process, percentile
 from mocks import _render
 from realdream import GenerationRequest, _contract
 
@@ -39,19 +37,8 @@ Server = tuple[str, Callable[[], float]]  # base URL, the server's CPU seconds s
 
 @contextlib.contextmanager
 def subprocess_server() -> Iterator[Server]:
-    command = [sys.executable, "-m", "mocks", "--port", "0", "--latency", "0", "--credits", "1e6"]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        match = re.search(r"(http://[\d.]+:\d+)", process.stdout.readline())
-        if match is None:
-            raise RuntimeError("the mock server did not print its URL")
-        yield match.group(1), lambda: cpu_seconds(process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with mock_process(0) as live:
+        yield live.base_url, lambda: cpu_seconds(live.pid)
 
 
 @contextlib.contextmanager
@@ -75,7 +62,13 @@ def stats(base_url: str) -> dict[str, Any]:
 
 
 def run(
-    server: Server, clients: int, requests: int, seed_of: Callable[[int], int]
+    server: Server,
+    clients: int,
+    requests: int,
+    seed_of: Callable[[int], int],
+    *,
+    size: int = SIZE,
+    base64: bool = False,
 ) -> dict[str, float]:
     base_url, cpu = server
     headers = {_contract.API_KEY_HEADER: mocks.MOCK_API_KEY}
@@ -89,6 +82,9 @@ def run(
                 payload = {
                     "prompt": "a lighthouse at dusk",
                     "seed": seed_of(worker_id * per_client + i),
+                    "img_width": size,
+                    "img_height": size,
+                    "base64": base64,
                 }
                 t0 = time.perf_counter()
                 response = client.post(url, json=payload)
@@ -110,7 +106,7 @@ def run(
         "requests": done,
         "rps": done / wall,
         "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[min(done - 1, int(done * 0.99))] * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
         "server_ms": server / done * 1000,
         "cpu_ms": cpu_used / done * 1000,
         "render_ms": render / done * 1000,

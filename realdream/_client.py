@@ -9,7 +9,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -175,7 +175,7 @@ class Client(_BaseClient):
         self._http = http_client or httpx.Client(
             transport=transport, timeout=self.timeout, headers=self._headers
         )
-        self._sleep = time.sleep
+        self._sleep: Callable[[float], object] = time.sleep  # tests replace it
 
     def generate(
         self, request: GenerationRequest | str | None = None, /, **params: Any
@@ -269,7 +269,7 @@ class AsyncClient(_BaseClient):
         self._http = http_client or httpx.AsyncClient(
             transport=transport, timeout=self.timeout, limits=limits, headers=self._headers
         )
-        self._sleep = asyncio.sleep
+        self._sleep: Callable[[float], Awaitable[object]] = asyncio.sleep  # tests replace it
 
     async def generate(
         self, request: GenerationRequest | str | None = None, /, **params: Any

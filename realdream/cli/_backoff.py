@@ -1,0 +1,85 @@
+"""Shared back-off: one HTTP 429 slows the whole batch, not just the task that got it.
+
+Every request of a batch goes through :class:`GatedTransport`, which waits at one
+:class:`BackoffGate` before sending. A 429 closes the gate for the wait the server asked for
+(:attr:`realdream.RateLimitError.retry_after`), or for an exponential back-off when it named
+none, so no worker keeps hammering a server that already said "too many". The client's own
+retry policy still decides whether and when the refused request itself is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from realdream import RateLimitError, error_for_status
+from realdream._retry import INITIAL_BACKOFF, MAX_BACKOFF, MAX_RETRY_WAIT
+
+__all__ = ["BackoffGate", "GatedTransport"]
+
+
+class BackoffGate:
+    """A gate every request waits at; a rate limit closes it for everyone until a deadline."""
+
+    def __init__(
+        self,
+        *,
+        max_wait: float = MAX_RETRY_WAIT,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.max_wait = max_wait
+        self.closures = 0
+        self._clock = clock
+        self._sleep = sleep
+        self._open_at = 0.0
+        self._strikes = 0
+
+    @property
+    def remaining(self) -> float:
+        """Seconds until the gate opens (``0`` when open)."""
+        return max(0.0, self._open_at - self._clock())
+
+    async def wait(self) -> None:
+        """Return once the gate is open (it may close again while waiting: wait again)."""
+        while (delay := self.remaining) > 0:
+            await self._sleep(delay)
+
+    def rate_limited(self, retry_after: float | None) -> float:
+        """Close the gate after a 429; return how long it stays closed from now."""
+        self._strikes += 1
+        if retry_after is None:
+            retry_after = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0 ** min(self._strikes - 1, 30))
+        delay = min(max(retry_after, 0.0), self.max_wait)
+        self._open_at = max(self._open_at, self._clock() + delay)
+        self.closures += 1
+        return delay
+
+    def succeeded(self) -> None:
+        """A request went through: the next 429 starts the back-off from the beginning."""
+        self._strikes = 0
+
+
+class GatedTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport so every request waits at ``gate``, and a 429 closes it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, gate: BackoffGate) -> None:
+        self.inner = inner
+        self.gate = gate
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.gate.wait()
+        response = await self.inner.handle_async_request(request)
+        if response.status_code < 400:
+            self.gate.succeeded()
+            return response
+        error = error_for_status(response.status_code, b"", response.headers)
+        if isinstance(error, RateLimitError):
+            self.gate.rate_limited(error.retry_after)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -1,0 +1,162 @@
+"""The batch manifest: what a run sent and finished, so a rerun never pays twice.
+
+``realdream-manifest.jsonl`` in the output directory holds one JSON object per line, appended
+with a single ``write`` as each event happens (and synced to disk with each finished item):
+
+- ``{"status": "sent", ...}`` just before an item's first request goes out;
+- ``{"status": "done", "files": [...], "seed": ..., "cost": ...}`` once its images are on disk;
+- ``{"status": "failed", "error": ..., "maybe_billed": ...}`` when it failed.
+
+An item's state is its last record. On a rerun ``done`` items are skipped; ``failed`` items
+are sent again (only HTTP 200 is billed); items that may have been billed without their
+images arriving (``sent`` with nothing after it, from a killed run, or ``failed`` with
+``maybe_billed``) are skipped unless the user asks to retry them. A line torn by a crash
+is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal
+
+__all__ = ["MANIFEST_NAME", "Manifest", "ManifestLockedError", "State"]
+
+MANIFEST_NAME: Final = "realdream-manifest.jsonl"
+MANIFEST_VERSION: Final = 1
+
+State = Literal["done", "failed", "unknown", "new"]
+
+
+class ManifestLockedError(Exception):
+    """Another process is writing to the same manifest."""
+
+
+class Manifest:
+    """The records of one output directory, and an append-only writer for new ones."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / MANIFEST_NAME
+        self.records: dict[str, dict[str, Any]] = {}
+        self.torn_lines = 0
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+
+    # -- reading -------------------------------------------------------------------------
+    def load(self) -> Manifest:
+        """Read the existing records (the last record of each key wins)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return self
+        self.torn_lines = 0
+        for line in raw.split(b"\n"):
+            record = _parse(line)
+            if record is None:
+                self.torn_lines += bool(line.strip())
+                continue
+            self.records[record["key"]] = record
+        return self
+
+    def state(self, key: str) -> State:
+        """What the manifest knows about the item with ``key``."""
+        record = self.records.get(key)
+        if record is None:
+            return "new"
+        status = record.get("status")
+        if status == "done":
+            return "done"
+        if status == "failed" and not record.get("maybe_billed"):
+            return "failed"
+        return "unknown"
+
+    # -- writing -------------------------------------------------------------------------
+    def open(self) -> Manifest:
+        """Open for appending, taking an exclusive lock (one batch per directory at a time)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            _lock(fd)
+        except OSError:
+            os.close(fd)
+            raise ManifestLockedError(
+                f"another realdream batch is writing to {self.path.parent}; wait for it to end"
+            ) from None
+        self._fd = fd
+        if _ends_without_newline(self.path):  # a torn last line must stay a line of its own
+            os.write(fd, b"\n")
+        return self
+
+    def append(
+        self, key: str, line: int, status: str, *, sync: bool = True, **fields: Any
+    ) -> dict[str, Any]:
+        """Append one record atomically (one ``write`` of one line); thread-safe.
+
+        The line reaches the operating system at once (it survives the process being
+        killed); ``sync`` also waits until it is on disk (it survives a power cut).
+        """
+        if self._fd is None:
+            raise RuntimeError("Manifest.append before Manifest.open")
+        record = {
+            "v": MANIFEST_VERSION,
+            "key": key,
+            "line": line,
+            "status": status,
+            "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            **fields,
+        }
+        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        with self._lock:
+            os.write(self._fd, data)
+            if sync:
+                os.fsync(self._fd)
+            self.records[key] = record
+        return record
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
+
+    def __enter__(self) -> Manifest:
+        return self if self._fd is not None else self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+        return None
+    return record
+
+
+def _ends_without_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) != b"\n"
+
+
+def _lock(fd: int) -> None:
+    if sys.platform == "win32":  # pragma: no cover - no advisory locks there
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
