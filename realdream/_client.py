@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import os
 import random
 import re
@@ -103,11 +102,8 @@ class _BaseClient:
             validated = GenerationRequest.create(params)
         else:
             validated = GenerationRequest.create(params, prompt=request)
-        sent = validated.with_resolved_seed()
-        if sent.samples > 1 and not sent.base64:
-            sent = sent.model_copy(update={"base64": True})
-        body = json.dumps(sent.payload, ensure_ascii=False, separators=(",", ":"))
-        return sent, body.encode()
+        sent = validated.as_sent()
+        return sent, sent.to_json()
 
     def _result(
         self, request: GenerationRequest, response: httpx.Response, state: RetryState, t0: float

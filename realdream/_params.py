@@ -213,6 +213,19 @@ class GenerationRequest(BaseModel):
         seed = secrets.randbelow(int(LIMITS["seed"].maximum) + 1)
         return self.model_copy(update={"seed": seed})
 
+    def as_sent(self) -> GenerationRequest:
+        """Exactly what the client sends for this request: the seed resolved, and the JSON
+        form asked for when several samples must come back (one binary body holds one image).
+        """
+        sent = self.with_resolved_seed()
+        if sent.samples > 1 and not sent.base64:
+            sent = sent.model_copy(update={"base64": True})
+        return sent
+
+    def to_json(self) -> bytes:
+        """The JSON body, compact, UTF-8."""
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode()
+
     def replace(self, **changes: Any) -> GenerationRequest:
         """A validated copy with ``changes`` applied."""
         return self.create(self.payload, **changes)

@@ -33,7 +33,6 @@ from realdream import (
     parse_parameters,
     read_parameters,
 )
-from realdream._client import _BaseClient
 from realdream._contract import COST_PER_IMAGE_USD
 from realdream._retry import DEFAULT_MAX_RETRIES
 from realdream.cli._batchfile import BatchFileError, BatchItem, read_batch
@@ -196,8 +195,8 @@ def generate(
 
 
 def _print_dry_run(request: GenerationRequest) -> None:
-    sent, body = _BaseClient._prepare(request, {})
-    typer.echo(body.decode())
+    sent = request.as_sent()
+    typer.echo(sent.to_json().decode())
     images = sent.samples
     typer.echo(
         f"Estimated cost: ${images * COST_PER_IMAGE_USD:.4f} "

@@ -188,3 +188,12 @@ def test_replace_validates_the_change():
     assert request.replace(seed=5).seed == 5
     with pytest.raises(ValidationError, match="seed=-9"):
         request.replace(seed=-9)
+
+
+def test_as_sent_resolves_the_seed_and_asks_for_json_for_several_samples():
+    sent = GenerationRequest.create(prompt="x", samples=3).as_sent()
+    assert sent.seed >= 0
+    assert sent.base64 is True
+    one = GenerationRequest.create(prompt="x", seed=4)
+    assert one.as_sent() == one
+    assert json.loads(one.to_json()) == one.payload
