@@ -324,7 +324,7 @@ def _resolve_key(api_key: str | None) -> str:
     if not key:
         raise ConfigurationError(
             f"No API key: pass api_key=... or set the {API_KEY_ENV} environment variable "
-            "(keys look like SG_ followed by 16 hex characters; get one at segmind.com)."
+            f"(keys look like {_contract.API_KEY_SHAPE}; get one at segmind.com)."
         )
     if not _KEY_SHAPE.fullmatch(key):
         raise ConfigurationError(

@@ -23,6 +23,7 @@ MODEL_NAME: Final = "RealDream Lightning"  # VERIFIED (the reference page's titl
 # --- Authentication ------------------------------------------------------------------------
 API_KEY_HEADER: Final = "x-api-key"  # VERIFIED; Bearer tokens are not accepted
 API_KEY_PATTERN: Final = r"SG_[0-9a-f]{16}"  # VERIFIED (what real keys look like)
+API_KEY_SHAPE: Final = "SG_ followed by 16 hex characters"  # the same, in words
 
 # --- Response headers ----------------------------------------------------------------------
 HEADER_REMAINING_CREDITS: Final = "x-remaining-credits"  # VERIFIED
@@ -31,6 +32,7 @@ HEADER_COST: Final = "x-cost"  # REPORTED
 HEADER_GENERATION_TIME: Final = "x-generation-time"  # REPORTED
 HEADER_SEED: Final = "x-seed-value"  # REPORTED (the vendor says "a header", unnamed)
 HEADER_RATE_LIMIT_RESET: Final = "x-rate-limit-reset-at-utc"  # VERIFIED (name only)
+HEADER_RETRY_AFTER: Final = "retry-after"  # standard HTTP; reportedly absent on real 429s
 # CHOSEN: the value's format is unknown; we send ISO 8601 UTC and accept ISO 8601, epoch
 # seconds or an HTTP date.
 

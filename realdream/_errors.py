@@ -206,7 +206,7 @@ class RateLimitError(APIStatusError):
     def retry_after(self) -> float | None:
         """Seconds the server asked us to wait (``Retry-After`` or the reset header)."""
         waits = [
-            parse_retry_after(self.headers.get("retry-after")),
+            parse_retry_after(self.headers.get(_contract.HEADER_RETRY_AFTER)),
             parse_reset_at(self.headers.get(_contract.HEADER_RATE_LIMIT_RESET)),
         ]
         known = [wait for wait in waits if wait is not None]

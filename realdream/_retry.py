@@ -88,7 +88,7 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rand: Callable[[], float]) 
 def server_wait(headers: Mapping[str, str]) -> float | None:
     """The wait the server asked for: the longer of ``Retry-After`` and the reset header."""
     waits = [
-        parse_retry_after(headers.get("retry-after")),
+        parse_retry_after(headers.get(_contract.HEADER_RETRY_AFTER)),
         parse_reset_at(headers.get(_contract.HEADER_RATE_LIMIT_RESET)),
     ]
     known = [wait for wait in waits if wait is not None and math.isfinite(wait)]
