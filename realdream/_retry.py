@@ -152,6 +152,9 @@ class RetryState:
     def _delay_or_raise(
         self, error: Exception, retryable: bool, cause: BaseException | None = None
     ) -> float:
+        # A cause whose text carries the key is dropped: tracebacks print the chain.
+        if cause is not None and self._secret and self._secret in str(cause):
+            cause = None
         if not retryable or self.retries >= self.policy.max_retries:
             raise error from cause
         delay = self._delay(error)
@@ -171,9 +174,13 @@ class RetryState:
         return delay
 
     def _delay(self, error: Exception) -> float | None:
-        """Backoff, or the server's requested wait; ``None`` if that is beyond the cap."""
+        """The server's requested wait, else backoff; ``None`` if the wait is beyond the cap.
+
+        A requested wait of zero (a reset time already past, as clocks differ) is not taken
+        literally: retrying at once would only meet the same limit again.
+        """
         asked = server_wait(error.headers) if isinstance(error, APIStatusError) else None
-        if asked is None:
+        if not asked:
             return backoff_delay(self.retries, self.policy, self._rand)
         if asked > self.policy.max_wait:
             if isinstance(error, RateLimitError):

@@ -67,7 +67,7 @@ def test_the_readmes_corrected_sample_saves_the_jpeg(realdream_server, tmp_path)
     env = {
         "PATH": "/usr/bin:/bin",
         "SEGMIND_API_KEY": realdream_server.api_key,
-        "SEGMIND_BASE_URL": realdream_server.base_url,
+        "REALDREAM_BASE_URL": realdream_server.base_url,
     }
     run = _run(code.group(1), tmp_path, env)
     assert run.returncode == 0, run.stderr
@@ -79,7 +79,7 @@ def test_the_readmes_corrected_sample_saves_the_jpeg(realdream_server, tmp_path)
 def test_the_plugin_fixtures_work_in_a_users_test_suite(pytester):
     pytester.makepyfile(
         test_user="""
-        import requests, realdream
+        import pytest, requests, realdream
 
         def test_with_client(realdream_client, realdream_mock):
             result = realdream_client.generate("a portrait", seed=5)
@@ -94,6 +94,16 @@ def test_the_plugin_fixtures_work_in_a_users_test_suite(pytester):
                 return
             raise AssertionError("406 was not raised")
 
+        @pytest.mark.anyio
+        async def test_with_async_client(realdream_async_client, realdream_mock):
+            result = await realdream_async_client.generate("a portrait", seed=6)
+            assert result.seed == 6
+            assert realdream_mock.stats.by_status == {200: 1}
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
         def test_with_server(realdream_server):
             response = requests.post(
                 realdream_server.base_url + "/v1/sdxl1.0-realdream-lightning",
@@ -105,4 +115,4 @@ def test_the_plugin_fixtures_work_in_a_users_test_suite(pytester):
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)

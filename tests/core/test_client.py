@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import logging
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -94,7 +95,14 @@ def test_429_then_200_succeeds_after_one_retry_honouring_retry_after(client, ser
     assert len(server.requests) == 2
 
 
-def test_the_reset_header_sets_the_wait(client, server, sleeps):
+def test_a_reset_time_within_the_cap_sets_the_wait(client, server, sleeps):
+    soon = datetime.now(timezone.utc) + timedelta(seconds=5)
+    server.replies = [_error(429, **{"x-rate-limit-reset-at-utc": soon.isoformat()})]
+    assert client.generate("x").retries == 1
+    assert sleeps == [pytest.approx(5, abs=1)]
+
+
+def test_a_reset_time_beyond_the_cap_raises_at_once(client, server, sleeps):
     server.replies = [_error(429, **{"x-rate-limit-reset-at-utc": "2999-01-01T00:00:00Z"})]
     with pytest.raises(realdream.RateLimitError, match="over the cap"):
         client.generate("x")

@@ -57,12 +57,22 @@ def test_retry_after_header_sets_the_delay():
     assert state.after_response(_response(429, {"Retry-After": "3"})) == 3.0
 
 
-@pytest.mark.parametrize("garbage", ["-1", "nan", "soon", "Wed, 01 Jan 2020 00:00:00 GMT"])
-def test_garbage_or_past_retry_after_falls_back_to_a_sane_wait(garbage):
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Retry-After": "-1"},
+        {"Retry-After": "nan"},
+        {"Retry-After": "soon"},
+        {"Retry-After": "0"},
+        {"Retry-After": "Wed, 01 Jan 2020 00:00:00 GMT"},
+        {"x-rate-limit-reset-at-utc": "2020-01-01T00:00:00Z"},
+        {"x-rate-limit-reset-at-utc": "garbage"},
+    ],
+    ids=["negative", "nan", "text", "zero", "past-date", "past-reset", "garbage-reset"],
+)
+def test_garbage_zero_or_past_waits_fall_back_to_backoff(headers):
     state = RetryState(RetryPolicy(), rand=lambda: 0.5)
-    delay = state.after_response(_response(429, {"Retry-After": garbage}))
-    assert delay is not None
-    assert 0 <= delay <= RetryPolicy().max_backoff
+    assert state.after_response(_response(429, headers)) == 0.25
 
 
 def test_a_wait_beyond_the_cap_raises_at_once():
@@ -107,6 +117,22 @@ def test_failures_after_sending_are_not_retried_by_default(exc):
 def test_read_timeouts_are_retried_when_the_caller_opts_in():
     state = RetryState(RetryPolicy(retry_read_errors=True), rand=lambda: 0.0)
     assert state.after_exception(httpx.ReadTimeout("late")) == 0.0
+
+
+def test_a_cause_carrying_the_key_is_not_chained():
+    key = "SG_00112233445566aa"
+    state = RetryState(RetryPolicy(max_retries=0), secret=key)
+    with pytest.raises(realdream.APIConnectionError) as info:
+        state.after_exception(httpx.ConnectError(f"refused for {key}"))
+    assert info.value.__cause__ is None
+    assert key not in str(info.value)
+
+
+def test_a_harmless_cause_is_kept_for_debugging():
+    state = RetryState(RetryPolicy(max_retries=0), secret="SG_00112233445566aa")
+    with pytest.raises(realdream.APIConnectionError) as info:
+        state.after_exception(httpx.ConnectError("refused"))
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
 
 
 def test_a_read_timeout_becomes_an_api_timeout_error():

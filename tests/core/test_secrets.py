@@ -40,6 +40,7 @@ def test_errors_never_carry_the_key_in_their_text(reply, caplog):
     assert KEY not in str(info.value)
     assert KEY not in repr(info.value)
     assert KEY not in getattr(info.value, "message", "")
+    assert KEY not in str(info.value.__cause__ or "")
     assert all(KEY not in record.getMessage() for record in caplog.records)
 
 
