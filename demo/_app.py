@@ -11,13 +11,13 @@ from typing import Final
 from demo._backend import MOCK_ENV, MOCK_LATENCY_ENV, Backend
 from demo._ui import DEFAULT_CONCURRENCY, build_demo, launch_options
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "main", "parse_args"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "build_parser", "main", "parse_args"]
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 7860
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     """The app's options; host and port fall back to Gradio's usual environment variables."""
     parser = argparse.ArgumentParser(
         prog="app.py", description="RealDream Lightning demo (offline mock without a key)."
@@ -49,15 +49,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_CONCURRENCY,
         help="generations run at once; more requests wait in the queue (default %(default)s)",
     )
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed options (see :func:`build_parser`)."""
+    return build_parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the app from the environment and the command line, then serve it until Ctrl-C."""
-    args = parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        backend = Backend.from_env(force_mock=args.mock, mock_latency_s=args.mock_latency)
+    except ValueError as exc:  # a bad --mock-latency or REALDREAM_MOCK_LATENCY: a usage error
+        where = "" if args.mock_latency is None else "argument --mock-latency: "
+        parser.error(f"{where}{exc}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
-    backend = Backend.from_env(force_mock=args.mock, mock_latency_s=args.mock_latency)
     logging.getLogger("demo").info("backend: %r", backend)
     demo = build_demo(backend, concurrency_limit=args.concurrency)
     demo.launch(server_name=args.host, server_port=args.port, **launch_options())

@@ -15,8 +15,16 @@ from typing import Final
 import gradio as gr
 
 import realdream
+from realdream._retry import REDACTED
 
-__all__ = ["ERROR_TITLE", "UNEXPECTED_MESSAGE", "readable", "redact", "to_gr_error"]
+__all__ = [
+    "ERROR_TITLE",
+    "UNEXPECTED_MESSAGE",
+    "NotSavedError",
+    "readable",
+    "redact",
+    "to_gr_error",
+]
 
 logger = logging.getLogger("demo")
 
@@ -25,7 +33,6 @@ UNEXPECTED_MESSAGE: Final = (
     "Unexpected error in the app; nothing was generated. Try again, and if it keeps "
     "happening report it with the time it happened."
 )
-_REDACTED: Final = "<api key>"
 #: Where the library's hint names code (``api_key=``), a visitor needs the page's words.
 _UI_HINTS: Final[dict[type[realdream.APIStatusError], str]] = {
     realdream.AuthenticationError: (
@@ -33,6 +40,35 @@ _UI_HINTS: Final[dict[type[realdream.APIStatusError], str]] = {
     ),
 }
 _MAYBE_BILLED: Final = "The request may have been billed: check your credits before retrying."
+
+
+class NotSavedError(Exception):
+    """The API call succeeded (images made and, off the mock, paid for) but saving them failed.
+
+    The visitor learns that, and the seed that remakes the same images; the cause is logged.
+    """
+
+    def __init__(self, seed: int, count: int, offline: bool) -> None:
+        self.seed = seed
+        self.count = count
+        self.offline = offline
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """What the visitor reads: what happened, and how to get the images back."""
+        them = "them" if self.count > 1 else "it"
+        made = (
+            f"The {self.count} images were generated"
+            if self.count > 1
+            else "The image was generated"
+        )
+        paid = " by the offline mock (no credits spent)" if self.offline else " and paid for"
+        return (
+            f"{made}{paid}, but the app could not save {them}. Generate again with seed "
+            f"{self.seed} and the same settings to remake {them}; if this keeps happening, "
+            "report it with the time it happened."
+        )
 
 
 def readable(exc: realdream.RealDreamError) -> str:
@@ -54,7 +90,7 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
     """``text`` with every non-empty secret replaced by a placeholder."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, _REDACTED)
+            text = text.replace(secret, REDACTED)
     return text
 
 
@@ -63,6 +99,10 @@ def to_gr_error(exc: BaseException, secrets: Iterable[str | None] = ()) -> gr.Er
     if isinstance(exc, realdream.RealDreamError):
         message = readable(exc)
         logger.info("generate failed: %s", redact(message, secrets))
+    elif isinstance(exc, NotSavedError):
+        message = exc.message
+        trace = "".join(traceback.format_exception(exc))
+        logger.error("generated but not saved:\n%s", redact(trace, secrets))
     else:
         message = UNEXPECTED_MESSAGE
         trace = "".join(traceback.format_exception(exc))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import math
 import shutil
+import stat
 import tempfile
 import time
 import uuid
@@ -21,7 +22,7 @@ import gradio as gr
 import realdream
 from demo import _format
 from demo._backend import Backend, Route
-from demo._errors import to_gr_error
+from demo._errors import NotSavedError, to_gr_error
 from demo._presets import CUSTOM_SIZE, preset_for, size_of
 
 __all__ = [
@@ -134,7 +135,10 @@ class Handlers:
             )
             route = self.backend.route(key)
             result = self._call(request, key, route, progress)
-            return self._present(result, route)
+            try:
+                return self._present(result, route)
+            except Exception as exc:  # the images exist and were paid for: say so
+                raise NotSavedError(result.seed, len(result.images), route.offline) from exc
         except Exception as exc:
             raise to_gr_error(exc, (key, self.backend.server_key)) from None
 
@@ -213,10 +217,24 @@ def _save(image: realdream.GeneratedImage, folder: Path, seed: int) -> Path:
 
 
 def _prune(output_dir: Path, *, keep: Path, max_age_s: float = KEEP_OUTPUTS_S) -> None:
-    """Delete earlier runs' folders older than ``max_age_s``."""
+    """Delete earlier runs' folders older than ``max_age_s``; best effort, never raises.
+
+    Several visitors' requests prune the same folder at once, so an entry listed here may be
+    gone (or going) by the time it is looked at: that is fine, someone else removed it.
+    """
     cutoff = time.time() - max_age_s
-    for folder in output_dir.iterdir():
-        if folder != keep and folder.is_dir() and folder.stat().st_mtime < cutoff:
+    try:
+        entries = list(output_dir.iterdir())
+    except OSError:
+        return
+    for folder in entries:
+        if folder == keep:
+            continue
+        try:
+            info = folder.stat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_mtime < cutoff:
             shutil.rmtree(folder, ignore_errors=True)
 
 

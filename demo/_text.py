@@ -21,7 +21,7 @@ INTRO: Final = (
 )
 KEY_INFO: Final = (
     "Used for this request only: never stored, logged or shown. "
-    "Keys look like SG_ followed by 16 hex characters."
+    f"Keys look like {_contract.API_KEY_SHAPE}."
 )
 SEED_INFO: Final = (
     f"{realdream.LIMITS['seed'].default:g} (or empty) picks a random seed; "

@@ -15,7 +15,7 @@ from mocks._config import MOCK_API_KEY, MockConfig
 from mocks._http import MockRequest, MockResponse
 from mocks._rules import CHECK_ORDER
 from mocks._scenarios import FORCE_STATUS_HEADER, FORCEABLE_STATUSES, TIMEOUT
-from mocks._server import RunningMock, run, serve
+from mocks._server import PortInUseError, RunningMock, run, serve
 from mocks._service import CONTROL_PATH, OPENAPI_PATH, MockService, MockStats, Plan
 from mocks._transport import AsyncMockTransport, MockTransport
 
@@ -35,6 +35,7 @@ __all__ = [
     "MockStats",
     "MockTransport",
     "Plan",
+    "PortInUseError",
     "RunningMock",
     "add_arguments",
     "config_from_args",

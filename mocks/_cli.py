@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from mocks._config import DEFAULT_CREDITS, DEFAULT_HANG_SECONDS, MOCK_API_KEY, MockConfig
-from mocks._server import DEFAULT_HOST, DEFAULT_PORT, run
+from mocks._server import DEFAULT_HOST, DEFAULT_PORT, PortInUseError, run
 from realdream import _contract
 
-__all__ = ["add_arguments", "build_parser", "config_from_args", "main"]
+__all__ = ["add_arguments", "build_parser", "config_from_args", "main", "port_in_use_message"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,12 +115,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def port_in_use_message(exc: PortInUseError) -> str:
+    """The one line a command prints when the port is taken (``--port`` is its option)."""
+    return f"port {exc.port} is in use; pick another with --port or use --port 0"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mocks``: serve until Ctrl-C; bad options or a taken port exit 2, one line."""
     parser = build_parser()
     ns = parser.parse_args(argv)
     try:
         config = config_from_args(ns)
     except ValueError as exc:
         parser.error(str(exc))
-    run(config, ns.host, ns.port)
+    try:
+        run(config, ns.host, ns.port)
+    except PortInUseError as exc:
+        print(f"{parser.prog}: error: {port_in_use_message(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. a port below 1024 without the right, or an unknown host
+        print(f"{parser.prog}: error: cannot listen on {ns.host}:{ns.port}: {exc}", file=sys.stderr)
+        return 2
     return 0

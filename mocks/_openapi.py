@@ -9,26 +9,23 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mocks._scenarios import FORCE_STATUS_HEADER, FORCEABLE_STATUSES
-from realdream import GenerationRequest, __version__, _contract
+from realdream import (
+    STATUS_ERRORS,
+    GenerationRequest,
+    InsufficientCreditsError,
+    UnsupportedContentTypeError,
+    __version__,
+    _contract,
+)
 
 __all__ = ["SECURITY_SCHEME", "build_openapi"]
 
 SECURITY_SCHEME: Final = "ApiKeyAuth"
 
-_TITLES: Final = {
-    400: "Bad Request: invalid parameters or request format",
-    401: "Unauthorized: missing or invalid API key",
-    403: "Forbidden: insufficient permissions",
-    404: "Not Found: model or endpoint not found",
-    405: "Method Not Allowed (an HTML page, not JSON)",
-    406: "Not Acceptable: insufficient credits, or a missing/wrong Content-Type",
-    422: "Unprocessable Entity: invalid or missing parameters",
-    429: "Rate Limited: too many requests",
-    500: "Server Error",
-    502: "Bad Gateway: service temporarily unavailable",
-    503: "Service Unavailable",
-    504: "Gateway Timeout: request timed out",
-}
+#: Statuses about a generate request's body; the credits endpoint takes none.
+_BODY_STATUSES: Final = frozenset({400, 406, 422})
+#: What the credits endpoint may answer besides 200 (``X-Mock-Status`` included).
+_CREDITS_STATUSES: Final = tuple(s for s in FORCEABLE_STATUSES if s not in _BODY_STATUSES)
 _ERROR_SCHEMA: Final = {"$ref": "#/components/schemas/Error"}
 _STRING: Final = {"type": "string"}
 
@@ -111,7 +108,7 @@ def _credits_operation() -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Credits"}}},
         }
     }
-    for status in (401, 403, 405, 429, 500, 502, 503, 504):
+    for status in _CREDITS_STATUSES:
         responses[str(status)] = _error_response(status)
     return {"operationId": "getUserCredits", "summary": "Account credits", "responses": responses}
 
@@ -138,15 +135,25 @@ def _image_response() -> dict[str, Any]:
     }
 
 
+def _describe(status: int) -> str:
+    """The core's title for ``status``: 406 has two meanings, told apart by the message."""
+    if status == 406:
+        credits, content_type = InsufficientCreditsError.title, UnsupportedContentTypeError.title
+        return f"{credits}, or {content_type[0].lower()}{content_type[1:]} (see the message)"
+    if status == 405:
+        return f"{STATUS_ERRORS[status].title} (an HTML page, not JSON)"
+    return STATUS_ERRORS[status].title
+
+
 def _error_response(status: int) -> dict[str, Any]:
     if status == 405:
         return {
-            "description": _TITLES[status],
+            "description": _describe(status),
             "headers": {"allow": {"required": True, "schema": _STRING}},
             "content": {"text/html": {"schema": _STRING}},
         }
     response: dict[str, Any] = {
-        "description": _TITLES[status],
+        "description": _describe(status),
         "content": {"application/json": {"schema": _ERROR_SCHEMA}},
     }
     if status == 429:
@@ -156,7 +163,7 @@ def _error_response(status: int) -> dict[str, Any]:
                 "description": "When the limit resets: ISO 8601 UTC, e.g. 2026-11-25T16:00:00Z.",
                 "schema": {"type": "string", "format": "date-time"},
             },
-            "retry-after": {
+            _contract.HEADER_RETRY_AFTER: {
                 "required": True,
                 "description": "Seconds to wait.",
                 "schema": {"type": "string", "pattern": "^[0-9]+$"},

@@ -97,6 +97,6 @@ def rate_limited(reset_at: float, now: float) -> MockResponse:
     wait = max(1, math.ceil(reset_at - now))
     headers = {
         _contract.HEADER_RATE_LIMIT_RESET: format_reset_at(now + wait),
-        "retry-after": str(wait),
+        _contract.HEADER_RETRY_AFTER: str(wait),
     }
     return error_response(429, _contract.MESSAGE_RATE_LIMITED, headers)

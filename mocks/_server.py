@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
+import socket
 import sys
 import threading
 import time
@@ -19,12 +21,21 @@ from mocks._asgi import create_app
 from mocks._config import MOCK_API_KEY, MockConfig
 from mocks._service import MockService
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "RunningMock", "run", "serve"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "PortInUseError", "RunningMock", "run", "serve"]
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8000
 _START_TIMEOUT: Final = 10.0
 _GRACEFUL_SHUTDOWN: Final = 1
+
+
+class PortInUseError(OSError):
+    """Another program already listens on the port asked for (``str``: says so, in words)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(errno.EADDRINUSE, f"port {port} is in use on {host}")
+        self.host = host
+        self.port = port
 
 
 @dataclass(frozen=True)
@@ -49,22 +60,28 @@ def serve(
 ) -> Iterator[RunningMock]:
     """Run the mock with uvicorn in a background thread; yield its base URL, key and service.
 
-    ``port=0`` picks a free port. The server stops when the block exits.
+    ``port=0`` picks a free port; a port another program holds raises :class:`PortInUseError`
+    (any other failure to bind, :class:`OSError`). The server stops when the block exits.
 
     >>> with serve(MockConfig(latency=0)) as mock:                  # doctest: +SKIP
     ...     client = realdream.Client(mock.api_key, base_url=mock.base_url)
     """
     service = service or MockService(config)
+    sock = _bind(host, port)  # here, not in uvicorn's thread: a failure is an exception here
     server = uvicorn.Server(_uvicorn_config(service, host, port))
-    thread = threading.Thread(target=server.run, name="mocks-uvicorn", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="mocks-uvicorn", daemon=True
+    )
     thread.start()
     try:
-        bound = _wait_until_started(server, thread)
+        _wait_until_started(server, thread)
+        bound = int(sock.getsockname()[1])
         keys = service.config.api_keys
         yield RunningMock(_base_url(host, bound), keys[0] if keys else MOCK_API_KEY, service)
     finally:
         server.should_exit = True
         thread.join(timeout=_START_TIMEOUT)
+        sock.close()
 
 
 def run(
@@ -101,15 +118,28 @@ def _uvicorn_config(service: MockService, host: str, port: int) -> uvicorn.Confi
     )
 
 
-def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> int:
+def _bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` (as uvicorn binds it), not yet listening."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(host, port) from None
+        raise
+    return sock
+
+
+def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> None:
     deadline = time.monotonic() + _START_TIMEOUT
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise RuntimeError("the mock server did not start (is the port in use?)")
+            raise RuntimeError("the mock server did not start")
         time.sleep(0.005)
-    sockets = [sock for srv in server.servers for sock in srv.sockets]
-    return int(sockets[0].getsockname()[1])
 
 
 def _base_url(host: str, port: int) -> str:

@@ -18,6 +18,7 @@ import realdream
 from demo import (
     EXAMPLES,
     GENERATE_INPUTS,
+    MOCK_LATENCY_ENV,
     SIZE_PRESETS,
     Backend,
     Handlers,
@@ -25,6 +26,7 @@ from demo import (
     build_demo,
     build_request,
     launch_options,
+    main,
     parse_args,
 )
 from demo._text import banner
@@ -131,11 +133,24 @@ def _example_inputs() -> tuple[str, ...]:
     return EXAMPLE_INPUTS
 
 
-def test_examples_never_run_the_api(demo: gr.Blocks) -> None:
-    (dataset,) = [b for b in demo.blocks.values() if isinstance(b, gr.Dataset)]
-    assert len(dataset.samples) == len(EXAMPLES)
-    load = [fn for fn in demo.fns.values() if fn.api_name == "load_example"]
-    assert all(fn.fn is None or fn.fn.__name__ != "generate" for fn in load)
+def test_examples_never_run_the_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[Any] = []
+    make_examples = gr.Examples
+
+    def record(*args: Any, **kwargs: Any) -> Any:
+        built.append(make_examples(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(gr, "Examples", record)
+    monkeypatch.setenv("GRADIO_CACHE_EXAMPLES", "true")  # what a Space may set
+    app = build(Backend.offline(latency_s=0.0))
+    (examples,) = built
+    assert examples.fn is None  # nothing to call: a click only fills the form
+    assert examples.cache_examples is False  # nothing run at start-up either
+    assert examples.run_on_click is False
+    assert len(examples.dataset.samples) == len(EXAMPLES)
+    load = [fn for fn in app.fns.values() if fn.api_name == "load_example"]
+    assert [fn.fn.__name__ for fn in load] == ["load_example"]
 
 
 # --- the generate event -------------------------------------------------------------------
@@ -270,6 +285,33 @@ def test_gradio_environment_variables_override_host_and_port(
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7861")
     args = parse_args([])
     assert (args.host, args.port) == ("0.0.0.0", 7861)
+
+
+def test_a_negative_mock_latency_is_a_one_line_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--mock-latency", "-1"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == (
+        "app.py: error: argument --mock-latency: latency=-1.0: must be a finite number >= 0"
+    )
+
+
+def test_a_bad_mock_latency_variable_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(MOCK_LATENCY_ENV, "soon")
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+    assert (
+        capsys.readouterr()
+        .err.splitlines()[-1]
+        .startswith(f"app.py: error: {MOCK_LATENCY_ENV}='soon'")
+    )
 
 
 def test_importing_app_does_nothing() -> None:

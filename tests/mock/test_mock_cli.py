@@ -6,8 +6,10 @@ import argparse
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -102,3 +104,65 @@ def test_python_m_mocks_serves_prints_url_and_key_and_stops_on_ctrl_c() -> None:
     assert "stopped" in out
     assert f"POST {_contract.GENERATE_PATH} 200" in err
     assert mocks.MOCK_API_KEY not in err
+
+
+@pytest.fixture
+def occupied_port() -> Iterator[int]:
+    """A loopback port another program (this bound, listening socket) already holds."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+def test_serve_on_a_taken_port_raises_port_in_use(occupied_port: int) -> None:
+    with pytest.raises(mocks.PortInUseError) as caught, mocks.serve(port=occupied_port):
+        pass
+    assert caught.value.port == occupied_port
+    assert f"port {occupied_port} is in use" in str(caught.value)
+
+
+def test_a_taken_port_is_one_line_and_exit_2(
+    occupied_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mocks._cli import main
+
+    assert main(["--port", str(occupied_port), "--latency", "0"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"python -m mocks: error: port {occupied_port} is in use; "
+        "pick another with --port or use --port 0\n"
+    )
+
+
+def test_python_m_mocks_on_a_taken_port_prints_no_traceback(occupied_port: int) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mocks", "--port", str(occupied_port), "--latency", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"python -m mocks: error: port {occupied_port} is in use; "
+        "pick another with --port or use --port 0"
+    ]
+
+
+def test_an_invalid_config_value_is_a_usage_error_without_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mocks._cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--latency", "-1"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == (
+        "python -m mocks: error: latency=-1.0: must be a finite number >= 0"
+    )
+    assert "Traceback" not in err

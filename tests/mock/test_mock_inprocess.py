@@ -211,7 +211,7 @@ def test_429_after_the_credits_check_then_200_again_after_the_window() -> None:
     reset = parse_datetime(refused.headers[_contract.HEADER_RATE_LIMIT_RESET])
     assert reset is not None
     assert reset.timestamp() == 1_060.0
-    assert refused.headers["retry-after"] == "60"
+    assert refused.headers[_contract.HEADER_RETRY_AFTER] == "60"
     assert service.balance == pytest.approx(10 - 2 * 0.002)
     clock[0] = 1_060.0
     assert post(service, content=body(seed=1)).status_code == 200

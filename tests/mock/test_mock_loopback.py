@@ -76,7 +76,7 @@ def test_each_forced_status_over_http(shared_live: mocks.RunningMock, status: in
     if status == 429:
         reset = response.headers[_contract.HEADER_RATE_LIMIT_RESET]
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", reset)
-        assert response.headers["retry-after"].isdigit()
+        assert response.headers[_contract.HEADER_RETRY_AFTER].isdigit()
     assert shared_live.service.balance == before
 
 

@@ -17,6 +17,9 @@ from realdream import (
     LIMITS,
     PROMPT_MAX_LENGTH,
     SCHEDULERS,
+    STATUS_ERRORS,
+    InsufficientCreditsError,
+    UnsupportedContentTypeError,
     _contract,
 )
 from tests.mock.conftest import KEY
@@ -91,7 +94,21 @@ def test_every_documented_response_is_described(document: dict[str, Any]) -> Non
         else:
             assert content == {"application/json": {"schema": error}}
     assert _contract.HEADER_RATE_LIMIT_RESET in responses["429"]["headers"]
-    assert "retry-after" in responses["429"]["headers"]
+    assert _contract.HEADER_RETRY_AFTER in responses["429"]["headers"]
+
+
+def test_error_descriptions_are_the_cores_titles(document: dict[str, Any]) -> None:
+    for operation in ("post", "get"):
+        path = _contract.GENERATE_PATH if operation == "post" else _contract.CREDITS_PATH
+        responses = document["paths"][path][operation]["responses"]
+        statuses = {int(code) for code in responses} - {200}
+        assert statuses <= set(mocks.FORCEABLE_STATUSES)
+        for status in statuses - {406}:
+            assert responses[str(status)]["description"].startswith(STATUS_ERRORS[status].title)
+    described = document["paths"][_contract.GENERATE_PATH]["post"]["responses"]["406"]
+    text = described["description"].lower()
+    assert InsufficientCreditsError.title.lower() in text
+    assert UnsupportedContentTypeError.title.lower() in text
 
 
 # --- schemathesis --------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def test_rate_limited_carries_reset_and_retry_after() -> None:
     refused = _rules.rate_limited(now + 30, now)
     assert refused.status == 429
     assert refused.headers[_contract.HEADER_RATE_LIMIT_RESET] == "2026-11-25T16:00:00Z"
-    assert refused.headers["retry-after"] == "30"
+    assert refused.headers[_contract.HEADER_RETRY_AFTER] == "30"
     assert message(refused) == _contract.MESSAGE_RATE_LIMITED
 
 
@@ -211,7 +211,7 @@ def test_every_documented_status_has_a_documented_response(status: int) -> None:
         reset = parse_datetime(response.headers[_contract.HEADER_RATE_LIMIT_RESET])
         assert reset is not None
         assert reset.timestamp() > now
-        assert int(response.headers["retry-after"]) >= 1
+        assert int(response.headers[_contract.HEADER_RETRY_AFTER]) >= 1
 
 
 @pytest.mark.parametrize(
