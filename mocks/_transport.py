@@ -60,11 +60,17 @@ class MockTransport(httpx.BaseTransport):
         incoming = _incoming(request, request.read())
         plan = self.service.handle(incoming)
         read = _read_timeout(request)
-        if read is not None and plan.delay > read:
-            time.sleep(read)
-            raise _time_out(plan, request, read)
-        if plan.delay > 0:
-            time.sleep(plan.delay)
+        try:
+            if read is not None and plan.delay > read:
+                time.sleep(read)
+                raise _time_out(plan, request, read)
+            if plan.delay > 0:
+                time.sleep(plan.delay)
+        except httpx.ReadTimeout:
+            raise
+        except BaseException:  # interrupted while waiting: as over HTTP, release
+            plan.cancel()
+            raise
         answer = plan.complete()
         self.service.finished(incoming, answer, time.perf_counter() - t0, plan.delay)
         return _response(answer, request)
@@ -82,7 +88,11 @@ class AsyncMockTransport(httpx.AsyncBaseTransport):
         plan = self.service.handle(incoming)
         read = _read_timeout(request)
         if read is not None and plan.delay > read:
-            await asyncio.sleep(read)
+            try:
+                await asyncio.sleep(read)
+            except BaseException:  # the caller went away first: as over HTTP, release
+                plan.cancel()
+                raise
             raise _time_out(plan, request, read)
         answer = await run_plan(plan)
         self.service.finished(incoming, answer, time.perf_counter() - t0, plan.delay)

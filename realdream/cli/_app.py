@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
+import os
 import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -187,11 +190,37 @@ def generate(
     if dry_run:
         _print_dry_run(request)
         return
+    _check_out_dir(out)  # before paying: a bad --out must not cost an image
     with Client(api_key, base_url=base_url, max_retries=retries) as client:
         result = client.generate(request)
-    for path in _save_result(result, out, image_format.suffix):
-        typer.echo(str(path))
+    try:
+        for path in _save_result(result, out, image_format.suffix):
+            typer.echo(str(path))
+    except (OSError, ValueError) as exc:
+        raise CLIError(_unsaved(result, out, exc), EXIT_API) from None
     typer.echo(_result_line(result))
+
+
+def _check_out_dir(out: Path) -> None:
+    """Create ``out`` if needed and prove a file can be written in it."""
+    try:
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out, prefix=".realdream-"):
+            pass
+    except OSError as exc:
+        raise CLIError(f"error: --out {out}: {exc.strerror or exc}; nothing was sent") from None
+
+
+def _unsaved(result: GenerationResult, out: Path, exc: Exception) -> str:
+    """One line for a paid result that could not be saved: enough to make it again."""
+    reason = _os_error(exc) if isinstance(exc, OSError) else str(exc)
+    request = json.dumps(result.request.payload, separators=(",", ":"))  # ASCII: one line
+    return (
+        f"error: paid, but could not save the images in {out} ({reason}); "
+        f"seed {result.seed}; to make them again, send this request: {request}"
+    )
 
 
 def _print_dry_run(request: GenerationRequest) -> None:
@@ -209,15 +238,16 @@ def _print_dry_run(request: GenerationRequest) -> None:
         )
 
 
-def _save_result(result: GenerationResult, out: Path, suffix: str) -> list[Path]:
+def _save_result(result: GenerationResult, out: Path, suffix: str) -> Iterator[Path]:
+    """Save each image (atomically), yielding its path as soon as it is on disk."""
     stem = f"{slugify(result.request.prompt)}-{result.seed}"
-    paths: list[Path] = []
+    paths: set[Path] = set()
     many = len(result.images) > 1
     for image in result.images:
         name = f"{stem}-{image.index + 1}" if many else stem
-        path = unique_path(out, name, suffix, set(paths))
-        paths.append(image.save(path))
-    return paths
+        path = image.save(unique_path(out, name, suffix, paths))
+        paths.add(path)
+        yield path
 
 
 def _result_line(result: GenerationResult) -> str:
@@ -467,4 +497,14 @@ def mock(ctx: typer.Context) -> None:
         config = mocks.config_from_args(ns)
     except ValueError as exc:
         raise CLIError(f"error: {exc}") from None
-    mocks.run(config, ns.host, ns.port)
+    try:
+        mocks.run(config, ns.host, ns.port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CLIError(
+                f"error: port {ns.port} is in use on {ns.host}; "
+                "pick another with --port, or --port 0 for any free one"
+            ) from None
+        raise CLIError(f"error: cannot listen on {ns.host}:{ns.port}: {_os_error(exc)}") from None
+    except (RuntimeError, ValueError) as exc:  # the server did not start
+        raise CLIError(f"error: cannot serve on {ns.host}:{ns.port}: {exc}") from None

@@ -147,8 +147,10 @@ def batch_client(
     concurrency: int = 4,
     max_retries: int = 4,
     transport: httpx.AsyncBaseTransport | None = None,
+    gate: BackoffGate | None = None,
 ) -> AsyncClient:
-    """An :class:`AsyncClient` whose requests all wait at one shared :class:`BackoffGate`."""
+    """An :class:`AsyncClient` whose requests all wait at one shared :class:`BackoffGate`
+    (``gate``, or a new one on the real clock)."""
     inner = transport or httpx.AsyncHTTPTransport(
         limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     )
@@ -156,7 +158,7 @@ def batch_client(
         api_key,
         base_url=base_url,
         max_retries=max_retries,
-        transport=GatedTransport(inner, BackoffGate()),
+        transport=GatedTransport(inner, gate or BackoffGate()),
     )
 
 

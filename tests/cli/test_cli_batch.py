@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import Counter
@@ -9,10 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import mocks
+from realdream import AsyncClient
+from realdream.cli import _app
+from realdream.cli._backoff import BackoffGate
+from realdream.cli._engine import batch_client
 from realdream.cli._manifest import MANIFEST_NAME, Manifest
+from tests.cli._fakes import FakeTime
 
 Cli = Callable[..., Any]  # the `cli` fixture (tests/cli/conftest.py)
 SMALL = ["--width", "256", "--height", "256"]
@@ -65,9 +72,64 @@ def test_a_batch_of_50_with_injected_faults_completes_and_a_rerun_pays_nothing(
     assert not list(out.glob(".*.part"))
 
 
-def test_a_rate_limit_slows_the_batch_and_every_item_still_completes(
-    cli: Cli, tmp_path: Path
+Event = tuple[str, float, str]  # ("sent" | "closed", fake time, prompt sent | "")
+
+
+class LoggingGate(BackoffGate):
+    """The batch's back-off gate on a fake clock, noting until when each 429 closes it."""
+
+    def __init__(self, time: FakeTime, events: list[Event]) -> None:
+        super().__init__(clock=time.clock, sleep=time.sleep)
+        self.time = time
+        self.events = events
+
+    def rate_limited(self, retry_after: float | None) -> float:
+        delay = super().rate_limited(retry_after)
+        self.events.append(("closed", self.time.now + delay, ""))
+        return delay
+
+
+class SendLog(httpx.AsyncBaseTransport):
+    """Behind the gate: notes the fake time each request gets past it. Every request but the
+    first is held until the first (the scripted 429) is answered, so the other workers' next
+    requests surely reach the gate after it closed."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, time: FakeTime, events: list[Event]):
+        self.inner = inner
+        self.time = time
+        self.events = events
+        self.first_answered = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        first = not self.events
+        self.events.append(("sent", self.time.now, json.loads(request.content)["prompt"]))
+        if not first:
+            await self.first_answered.wait()
+        try:
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.first_answered.set()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def _no_wait(seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+def test_a_rate_limit_holds_back_every_worker_until_the_shared_gate_reopens(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    time, events = FakeTime(), list[Event]()
+
+    def logged_client(*args: Any, **kwargs: Any) -> AsyncClient:
+        transport = SendLog(httpx.AsyncHTTPTransport(), time, events)
+        client = batch_client(*args, transport=transport, gate=LoggingGate(time, events), **kwargs)
+        client._sleep = _no_wait  # the refused request's own retry wait is not the point here
+        return client
+
+    monkeypatch.setattr(_app, "batch_client", logged_client)
     batch = write_batch(tmp_path / "batch.txt", 6)
     with mocks.serve(mocks.MockConfig(latency=0.0)) as server:
         server.service.script([429])
@@ -75,6 +137,17 @@ def test_a_rate_limit_slows_the_batch_and_every_item_still_completes(
         assert ran.code == 0, ran.err
         assert server.service.stats.by_status[429] == 1
         assert server.service.stats.images == 6
+    (closed,) = [i for i, (kind, _, _) in enumerate(events) if kind == "closed"]
+    reopens_at = events[closed][1]
+    refused = events[0][2]  # the first request got the 429
+    before = [(t, prompt) for kind, t, prompt in events[:closed] if kind == "sent"]
+    after = [(t, prompt) for kind, t, prompt in events[closed + 1 :] if kind == "sent"]
+    assert {t for t, _ in before} == {0.0}
+    assert len(before) + len(after) == 7  # six items and the one retry
+    assert {prompt for _, prompt in after} - {refused}, "no other worker met the closed gate"
+    assert reopens_at > 0
+    assert min(t for t, _ in after) == pytest.approx(reopens_at)
+    assert time.sleeps  # waited on the gate's (fake) clock, not for real
 
 
 def test_an_invalid_line_stops_everything_before_a_request(

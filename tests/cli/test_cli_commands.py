@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +20,7 @@ from realdream import (
     CONFIRMED_SCHEDULERS,
     DEFAULT_SCHEDULER,
     SCHEDULERS,
+    GeneratedImage,
     GenerationRequest,
     read_parameters,
     request_from_parameters,
@@ -70,6 +74,65 @@ def test_generate_never_overwrites_an_earlier_image(
     first, second = cli(*args), cli(*args)
     assert Path(first.out.splitlines()[0]).name == "a-fox-1.jpg"
     assert Path(second.out.splitlines()[0]).name == "a-fox-1-2.jpg"
+
+
+def server_args(server: mocks.RunningMock) -> list[str]:
+    return ["--base-url", server.base_url, "--api-key", server.api_key]
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/below"])
+def test_a_bad_out_is_one_line_exit_2_and_nothing_is_paid(
+    cli: Cli, tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    out = tmp_path / where
+    with mocks.serve(mocks.MockConfig(latency=0)) as server:
+        ran = cli("generate", "a fox", *SMALL, "-o", out, *server_args(server))
+        assert server.service.stats.requests == 0
+    assert ran.code == 2
+    assert ran.err.startswith(f"error: --out {out}: ")
+    assert ran.err.rstrip().endswith("; nothing was sent")
+    assert_one_line_error(ran.err)
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root may write anywhere")
+def test_an_out_that_is_not_writable_is_refused_before_paying(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "locked"
+    out.mkdir(mode=0o500)
+    with mocks.serve(mocks.MockConfig(latency=0)) as server:
+        ran = cli("generate", "a fox", *SMALL, "-o", out, *server_args(server))
+        assert server.service.stats.requests == 0
+    assert ran.code == 2
+    assert ran.err.startswith(f"error: --out {out}: Permission denied")
+    assert_one_line_error(ran.err)
+
+
+def test_a_new_out_directory_is_created(cli: Cli, mock_args: list[str], tmp_path: Path) -> None:
+    out = tmp_path / "new" / "deeper"
+    ran = cli("generate", "a fox", "--seed", "3", *SMALL, "-o", out, *mock_args)
+    assert ran.code == 0, ran.err
+    assert [p.name for p in out.iterdir()] == ["a-fox-3.jpg"]
+
+
+def test_a_paid_image_that_cannot_be_saved_says_how_to_make_it_again(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(self: GeneratedImage, path: Path, **kwargs: object) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(GeneratedImage, "save", disk_full)
+    with mocks.serve(mocks.MockConfig(latency=0)) as server:
+        ran = cli("generate", "a fox", "--seed", "42", "--steps", "7", *SMALL, "-o", tmp_path,
+                  *server_args(server))  # fmt: skip
+        assert server.service.stats.images == 1  # paid for
+    assert ran.code == 1
+    assert_one_line_error(ran.err)
+    assert "No space left on device" in ran.err
+    assert "seed 42" in ran.err
+    sent = GenerationRequest.from_json(ran.err.strip().split("send this request: ", 1)[1])
+    assert sent == GenerationRequest.create(
+        prompt="a fox", seed=42, num_inference_steps=7, img_width=256, img_height=256
+    )
 
 
 def test_dry_run_prints_the_exact_body_and_cost_and_sends_nothing(cli: Cli) -> None:
@@ -196,6 +259,18 @@ def test_mock_takes_the_options_of_python_m_mocks(cli: Cli) -> None:
     unknown = cli("mock", "--bogus")
     assert unknown.code == 2
     assert_one_line_error(unknown.err)
+
+
+def test_mock_on_a_port_in_use_is_one_line_and_exit_2(cli: Cli) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ran = cli("mock", "--port", str(port), "--latency", "0")
+    assert ran.code == 2
+    assert "Traceback" not in ran.err
+    assert ran.err.startswith(f"error: port {port} is in use on 127.0.0.1; ")
+    assert_one_line_error(ran.err)
 
 
 def test_version(cli: Cli) -> None:

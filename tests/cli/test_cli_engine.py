@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import mocks
+from mocks._ledger import to_micros
 from realdream import read_parameters, request_from_parameters
 from realdream.cli._batchfile import BatchItem, parse_batch
 from realdream.cli._engine import (
@@ -36,13 +37,15 @@ def items_of(count: int) -> list[BatchItem]:
 
 
 class Interrupter:
-    """A listener that presses Ctrl-C ``times`` times: when the first item finishes, or
-    ``after`` seconds into the run."""
+    """A listener that presses Ctrl-C ``times`` times: when the first item finishes, or, with
+    ``reserved``, once the mock holds credits for that many images (requests in flight)."""
 
-    def __init__(self, times: int, after: float | None = None) -> None:
+    def __init__(self, times: int, service: mocks.MockService, reserved: int | None) -> None:
         self.times = times
-        self.after = after
+        self.service = service
+        self.reserved = reserved
         self.runner: BatchRunner | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     def press(self) -> None:
         assert self.runner is not None
@@ -50,12 +53,18 @@ class Interrupter:
             self.runner.interrupt()
         self.times = 0
 
+    async def _press_when_reserved(self, count: int) -> None:
+        target = count * to_micros(self.service.config.cost_per_image)
+        while self.service.ledger.reserved_micros < target:
+            await asyncio.sleep(0.001)  # polls an event; no deadline, so no timing assumption
+        self.press()
+
     def started(self, plan: Plan) -> None:
-        if self.after is not None:
-            asyncio.get_running_loop().call_later(self.after, self.press)
+        if self.reserved is not None:
+            self._watch = asyncio.create_task(self._press_when_reserved(self.reserved))
 
     def finished(self, outcome: Outcome, spent: float) -> None:
-        if self.after is None:
+        if self.reserved is None:
             self.press()
 
     def stopping(self, message: str) -> None:
@@ -71,7 +80,7 @@ def run_batch(
     max_cost: float | None = None,
     retry_unknown: bool = False,
     interrupts: int = 0,
-    interrupt_after: float | None = None,
+    interrupt_when_reserved: int | None = None,
 ) -> BatchReport:
     async def go() -> BatchReport:
         client = batch_client(
@@ -83,7 +92,7 @@ def run_batch(
         )
         client._sleep = _no_wait
         options = BatchOptions(out, concurrency, ".png", max_cost, retry_unknown)
-        listener = Interrupter(interrupts, interrupt_after)
+        listener = Interrupter(interrupts, service, interrupt_when_reserved)
         with Manifest(out).load() as manifest:
             runner = BatchRunner(client, manifest, options, listener if interrupts else None)
             listener.runner = runner
@@ -157,10 +166,16 @@ def test_one_interrupt_finishes_what_is_in_flight_and_a_rerun_finishes_the_rest(
 def test_two_interrupts_abandon_in_flight_items_which_a_rerun_does_not_pay_again_silently(
     tmp_path: Path,
 ) -> None:
-    service = mocks.MockService(mocks.MockConfig(latency=0.5))
+    # The first three answers are held back (far longer than any test): they are surely in
+    # flight when Ctrl-C is pressed twice, once the mock has reserved credits for all three.
+    service = mocks.MockService(mocks.MockConfig(latency=0, hang_seconds=60))
+    service.script([mocks.TIMEOUT] * 3)
     items = items_of(5)
-    first = run_batch(items, tmp_path, service, concurrency=3, interrupts=2, interrupt_after=0.1)
+    first = run_batch(
+        items, tmp_path, service, concurrency=3, interrupts=2, interrupt_when_reserved=3
+    )
     assert (len(first.abandoned), len(first.done), first.exit_code) == (3, 0, 130)
+    assert service.balance == service.config.credits  # dropped while held: nothing billed
     second = run_batch(items, tmp_path, service, concurrency=1)
     assert (len(second.unknown), len(second.done), second.exit_code) == (3, 2, 1)
     service_third = mocks.MockService(mocks.MockConfig(latency=0))

@@ -13,22 +13,7 @@ from realdream._contract import COST_PER_IMAGE_USD
 from realdream._retry import INITIAL_BACKOFF, MAX_BACKOFF
 from realdream.cli._backoff import BackoffGate, GatedTransport
 from realdream.cli._budget import Budget
-
-
-class FakeTime:
-    """A clock that only moves when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
+from tests.cli._fakes import FakeTime
 
 
 # --- budget ----------------------------------------------------------------------------------

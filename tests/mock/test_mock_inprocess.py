@@ -415,3 +415,39 @@ def test_one_log_line_per_request_without_the_key(
 def test_the_service_never_shows_the_key_in_its_repr(service: mocks.MockService) -> None:
     assert KEY not in repr(service)
     assert json.dumps(service.openapi).count(KEY) == 0
+
+
+def test_a_cancelled_async_request_releases_its_reserved_credits() -> None:
+    import asyncio
+
+    import httpx
+
+    import mocks
+    from realdream import _contract
+
+    service = mocks.MockService(mocks.MockConfig(latency=0, hang_seconds=60))
+    service.script([mocks.TIMEOUT])
+    start = service.balance
+
+    async def main() -> None:
+        transport = mocks.AsyncMockTransport(service)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+            task = asyncio.create_task(
+                client.post(
+                    _contract.GENERATE_PATH,
+                    json={"prompt": "x"},
+                    headers={"x-api-key": mocks.MOCK_API_KEY},
+                    timeout=30,
+                )
+            )
+            while service.ledger.reserved_micros == 0:
+                await asyncio.sleep(0)  # yield until the request is being held
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    import contextlib
+
+    asyncio.run(main())
+    assert service.ledger.reserved_micros == 0
+    assert service.balance == start
