@@ -20,19 +20,16 @@ import argparse
 import asyncio
 import json
 import math
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 import mocks
+from bench._common import mock_process
 from realdream._contract import API_KEY_HEADER, GENERATE_PATH
 from realdream.cli._batchfile import BatchItem, parse_batch
 from realdream.cli._engine import BatchOptions, BatchRunner, batch_client
@@ -48,25 +45,6 @@ def batch_items(count: int) -> list[BatchItem]:
         for i in range(count)
     )
     return parse_batch("\n".join(lines), source="bench", defaults={})
-
-
-@contextmanager
-def mock_process(latency: float) -> Iterator[str]:
-    """``python -m mocks`` on a free loopback port; yields its base URL."""
-    command = [sys.executable, "-m", "mocks", "--port", "0", "--latency", str(latency)]
-    command += ["--credits", "1000000"]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        found = re.search(r"http://\S+", process.stdout.readline())
-        if found is None:
-            raise RuntimeError("the mock server did not start")
-        yield found.group(0)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 async def run_engine(items: list[BatchItem], base_url: str, concurrency: int, fmt: str) -> float:
@@ -117,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     fmt = f".{args.format}"
     ideal = math.ceil(args.items / args.concurrency) * args.latency
     engine, bare = [], []
-    with mock_process(args.latency) as base_url:
+    with mock_process(args.latency) as mock:
+        base_url = mock.base_url
         asyncio.run(run_engine(items, base_url, args.concurrency, fmt))  # warm-up
         for _ in range(args.repeat):
             engine.append(asyncio.run(run_engine(items, base_url, args.concurrency, fmt)))

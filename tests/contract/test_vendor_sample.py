@@ -17,9 +17,9 @@ from pathlib import Path
 from PIL import Image
 
 from realdream import _contract
+from tests.reference import SAMPLE_CODE as SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = (Path(__file__).parent / "data" / "segmind_sample.py.txt").read_text()
 
 
 def _pointed_at(code: str, server) -> str:

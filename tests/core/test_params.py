@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import realdream
 from realdream import LIMITS, SCHEDULERS, GenerationRequest, ValidationError
 from realdream.testing.strategies import FIELDS, invalid_payloads, valid_payloads, valid_requests
+from tests.reference import REFERENCE_PAYLOAD
 
 
 def test_defaults_are_the_reference_pages():
@@ -31,19 +32,8 @@ def test_defaults_are_the_reference_pages():
 
 
 def test_reference_sample_payload_is_valid():
-    sample = {
-        "prompt": "girl in a hat",
-        "negative_prompt": realdream.DEFAULT_NEGATIVE_PROMPT,
-        "samples": 1,
-        "scheduler": "DPM++ SDE",
-        "num_inference_steps": 8,
-        "guidance_scale": 1.2,
-        "seed": 968875,
-        "img_width": 768,
-        "img_height": 1152,
-        "base64": False,
-    }
-    assert GenerationRequest.create(sample).payload == sample
+    assert REFERENCE_PAYLOAD["img_width"] == 768
+    assert GenerationRequest.create(REFERENCE_PAYLOAD).payload == REFERENCE_PAYLOAD
 
 
 @given(valid_payloads())

@@ -19,29 +19,13 @@ import mocks
 import realdream
 from realdream import STATUS_ERRORS, _contract, error_for_status
 from tests.mock.conftest import GENERATE, JSON_HEADERS, KEY, body
-
-VENDOR_SAMPLE = {
-    "prompt": "girl in a hat, in a dress Russian patterns, freckles, cornfield, nature background,"
-    " beautiful landscape, retro style, fashion, magazine cover, professional quality,"
-    " aesthetics, gentle, beautiful, realism,high detail,high quality, 64k, high resolution,"
-    " professional photo",
-    "negative_prompt": "blemishes,(worst quality, low quality, illustration, 3d, 2d, painting,"
-    " cartoons, sketch), open mouth",
-    "samples": 1,
-    "scheduler": "DPM++ SDE",
-    "num_inference_steps": 8,
-    "guidance_scale": 1.2,
-    "seed": 968875,
-    "img_width": 768,
-    "img_height": 1152,
-    "base64": False,
-}
+from tests.reference import REFERENCE_PAYLOAD
 
 
 def test_the_vendor_sample_works_with_only_url_and_key_changed(live: mocks.RunningMock) -> None:
     url = live.base_url + "/v1/sdxl1.0-realdream-lightning"
     headers = {"x-api-key": live.api_key, "Content-Type": "application/json"}
-    response = requests.post(url, headers=headers, json=VENDOR_SAMPLE, timeout=30)
+    response = requests.post(url, headers=headers, json=REFERENCE_PAYLOAD, timeout=30)
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/jpeg"
     image = Image.open(io.BytesIO(response.content))
