@@ -65,7 +65,7 @@ def _facts(result: realdream.GenerationResult, route: Route) -> str:
     if result.cost is not None:
         facts.append(f"cost ${result.cost:.4f}")
     if result.remaining_credits is not None:
-        facts.append(f"{result.remaining_credits:g} credits left")
+        facts.append(f"{_credits(result.remaining_credits)} credits left")
     facts.append(route.label)
     return " · ".join(facts)
 
@@ -75,3 +75,8 @@ def _fenced(text: str) -> str:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text}\n{fence}"
+
+
+def _credits(value: float) -> str:
+    """``9.998``, ``1,000,000``: thousands separated, no float noise, no exponent."""
+    return f"{value:,.4f}".rstrip("0").rstrip(".")

@@ -102,7 +102,7 @@ def test_results_show_time_cost_credits_and_parameters(handlers: Handlers) -> No
     assert out.details["elapsed_s"] >= 0
     assert out.details["offline"] is True
     assert f"cost ${cost:.4f}" in out.summary
-    assert "credits left" in out.summary
+    assert "999,999.996 credits left" in out.summary  # separated, never 1e+06
     for image in out.details["images"]:
         assert image["parameters"] in out.summary
     json.dumps(out.details)  # what gr.JSON sends must be plain JSON
