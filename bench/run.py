@@ -16,6 +16,7 @@ import asyncio
 import math
 import os
 import platform
+import random
 import socket
 import statistics
 import subprocess
@@ -45,6 +46,8 @@ PAYLOAD = {
     "img_width": 1024,
     "img_height": 1024,
 }
+#: The exact body our client sends for PAYLOAD (every field): the peers send the same body.
+FULL_PAYLOAD = realdream.GenerationRequest.create(PAYLOAD).payload
 KEY = mocks.MOCK_API_KEY
 
 
@@ -70,12 +73,14 @@ def client_overhead(requests_each: int) -> list[Row]:
         bare = httpx.Client(headers=headers)
         sdk = SegmindClient(api_key=KEY, base_url=mock.base_url + "/v1")
         calls: dict[str, Callable[[], object]] = {
-            "httpx.Client.post (bare)": lambda: bare.post(url, json=PAYLOAD).raise_for_status(),
+            "httpx.Client.post (bare)": lambda: bare.post(
+                url, json=FULL_PAYLOAD
+            ).raise_for_status(),
             "realdream.Client.generate": lambda: ours.generate(**PAYLOAD),
             "requests.post (vendor sample)": lambda: requests.post(
-                url, json=PAYLOAD, headers=headers, timeout=60
+                url, json=FULL_PAYLOAD, headers=headers, timeout=60
             ).raise_for_status(),
-            "segmind SDK run_sync": lambda: sdk.run_sync(_contract.MODEL_SLUG, **PAYLOAD),
+            "segmind SDK run_sync": lambda: sdk.run_sync(_contract.MODEL_SLUG, **FULL_PAYLOAD),
         }
         times = _interleaved(calls, requests_each)
     base = statistics.median(times["httpx.Client.post (bare)"])
@@ -94,14 +99,19 @@ def client_overhead(requests_each: int) -> list[Row]:
 
 
 def _interleaved(calls: dict[str, Callable[[], object]], each: int) -> dict[str, list[float]]:
+    """Rounds of a few calls per method, in a shuffled order each round (no position bias)."""
     times: dict[str, list[float]] = {name: [] for name in calls}
     for call in calls.values():
         for _ in range(10):
             call()
-    rounds = 10
-    for _ in range(rounds):
-        for name, call in calls.items():
-            for _ in range(max(1, each // rounds)):
+    order = list(calls)
+    shuffle = random.Random(20261125).shuffle
+    per_round = 25
+    for _ in range(max(1, each // per_round)):
+        shuffle(order)
+        for name in order:
+            call = calls[name]
+            for _ in range(per_round):
                 t0 = time.perf_counter()
                 call()
                 times[name].append(time.perf_counter() - t0)

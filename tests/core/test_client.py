@@ -264,3 +264,23 @@ def test_async_client_validates_before_sending():
     with pytest.raises(realdream.ValidationError, match="samples=9"):
         asyncio.run(main())
     assert server.requests == []
+
+
+def test_an_owned_http_client_keeps_no_cookies(server):
+    server.default = lambda r: httpx.Response(
+        200, content=encode("JPEG"), headers={"set-cookie": "session=abc; Path=/"}
+    )
+    client = realdream.Client(KEY, transport=httpx.MockTransport(server))
+    client.generate("x")
+    client.generate("x")
+    assert "cookie" not in server.requests[1].headers
+    assert len(client._http.cookies.jar) == 0
+
+
+def test_a_callers_http_client_keeps_its_cookies(server):
+    server.default = lambda r: httpx.Response(
+        200, content=encode("JPEG"), headers={"set-cookie": "session=abc; Path=/"}
+    )
+    http = httpx.Client(transport=httpx.MockTransport(server))
+    realdream.Client(KEY, base_url="http://example.test", http_client=http).generate("x")
+    assert http.cookies.get("session") == "abc"
