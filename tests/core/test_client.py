@@ -165,14 +165,24 @@ def test_retries_are_logged_with_status_and_wait(client, server, caplog):
     assert any("503" in r.getMessage() and "1.00s" in r.getMessage() for r in caplog.records)
 
 
+_NETWORK_CLIENT = realdream.Client(KEY)  # a real transport; respx intercepts it below
+
+
 @given(invalid_payloads())
 def test_an_invalid_request_never_reaches_the_network(case):
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
         route = router.post(url__startswith=_contract.BASE_URL).respond(200)
-        client = realdream.Client(KEY)
         with pytest.raises(realdream.ValidationError):
-            client.generate(**case.payload)
+            _NETWORK_CLIENT.generate(**case.payload)
         assert route.call_count == 0
+
+
+def test_respx_does_intercept_the_shared_client():
+    """Guards the test above: a valid request through the same client reaches respx."""
+    with respx.mock(assert_all_mocked=True) as router:
+        route = router.post(url__startswith=_contract.BASE_URL).respond(200, content=encode("PNG"))
+        _NETWORK_CLIENT.generate("x")
+        assert route.call_count == 1
 
 
 def test_no_key_is_a_clear_error_before_any_request():
