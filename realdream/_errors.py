@@ -41,7 +41,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from realdream import _contract
-from realdream._headers import parse_datetime, parse_reset_at, parse_retry_after
+from realdream._headers import parse_datetime, server_wait
 
 __all__ = [
     "STATUS_ERRORS",
@@ -205,12 +205,7 @@ class RateLimitError(APIStatusError):
     @property
     def retry_after(self) -> float | None:
         """Seconds the server asked us to wait (``Retry-After`` or the reset header)."""
-        waits = [
-            parse_retry_after(self.headers.get(_contract.HEADER_RETRY_AFTER)),
-            parse_reset_at(self.headers.get(_contract.HEADER_RATE_LIMIT_RESET)),
-        ]
-        known = [wait for wait in waits if wait is not None]
-        return max(known) if known else None
+        return server_wait(self.headers)
 
     @property
     def reset_at(self) -> datetime | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-__all__ = ["parse_datetime", "parse_float", "parse_reset_at", "parse_retry_after"]
+from realdream import _contract
+
+__all__ = ["parse_datetime", "parse_float", "parse_reset_at", "parse_retry_after", "server_wait"]
 
 # Epoch values above this are taken as milliseconds (year 2286 in seconds).
 _EPOCH_MS_THRESHOLD = 10_000_000_000
@@ -57,6 +60,19 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 def parse_reset_at(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds until the ``x-rate-limit-reset-at-utc`` moment (``0`` if it has passed)."""
     return _seconds_until(parse_datetime(value), now)
+
+
+def server_wait(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """The wait the server asked for: the longer of ``Retry-After`` and the reset header.
+
+    ``headers`` must answer lowercase names (a lowercased dict, or ``httpx.Headers``).
+    """
+    waits = [
+        parse_retry_after(headers.get(_contract.HEADER_RETRY_AFTER), now),
+        parse_reset_at(headers.get(_contract.HEADER_RATE_LIMIT_RESET), now),
+    ]
+    known = [wait for wait in waits if wait is not None]
+    return max(known) if known else None
 
 
 def _seconds_until(when: datetime | None, now: datetime | None) -> float | None:

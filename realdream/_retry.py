@@ -8,15 +8,13 @@ connection) may have been billed: it is retried only when the caller opts in.
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 
-from realdream import _contract
 from realdream._errors import (
     APIConnectionError,
     APIStatusError,
@@ -24,7 +22,7 @@ from realdream._errors import (
     RateLimitError,
     error_for_status,
 )
-from realdream._headers import parse_reset_at, parse_retry_after
+from realdream._headers import server_wait
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -34,6 +32,7 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "RetryPolicy",
     "RetryState",
+    "backoff_ceiling",
     "backoff_delay",
     "server_wait",
 ]
@@ -79,20 +78,17 @@ class RetryPolicy:
             raise ValueError(f"deadline={self.deadline!r}: must be a number of seconds > 0")
 
 
+DEFAULT_POLICY = RetryPolicy()
+
+
+def backoff_ceiling(attempt: int, policy: RetryPolicy = DEFAULT_POLICY) -> float:
+    """The exponential back-off bound for ``attempt``: min(max, initial * 2**attempt)."""
+    return min(policy.max_backoff, policy.initial_backoff * 2.0 ** min(attempt, 30))
+
+
 def backoff_delay(attempt: int, policy: RetryPolicy, rand: Callable[[], float]) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(max, initial * 2**attempt))."""
-    ceiling = min(policy.max_backoff, policy.initial_backoff * 2.0 ** min(attempt, 30))
-    return ceiling * rand()
-
-
-def server_wait(headers: Mapping[str, str]) -> float | None:
-    """The wait the server asked for: the longer of ``Retry-After`` and the reset header."""
-    waits = [
-        parse_retry_after(headers.get(_contract.HEADER_RETRY_AFTER)),
-        parse_reset_at(headers.get(_contract.HEADER_RATE_LIMIT_RESET)),
-    ]
-    known = [wait for wait in waits if wait is not None and math.isfinite(wait)]
-    return max(known) if known else None
+    """Exponential backoff with full jitter: uniform in [0, backoff_ceiling(attempt))."""
+    return backoff_ceiling(attempt, policy) * rand()
 
 
 class RetryState:

@@ -2,9 +2,10 @@
 
 Every request of a batch goes through :class:`GatedTransport`, which waits at one
 :class:`BackoffGate` before sending. A 429 closes the gate for the wait the server asked for
-(:attr:`realdream.RateLimitError.retry_after`), or for an exponential back-off when it named
-none, so no worker keeps hammering a server that already said "too many". The client's own
-retry policy still decides whether and when the refused request itself is sent again.
+(the headers :attr:`realdream.RateLimitError.retry_after` reads), or for an exponential
+back-off when it named none, so no worker keeps hammering a server that already said "too
+many". The client's own retry policy still decides whether and when the refused request
+itself is sent again.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 
 import httpx
 
-from realdream import RateLimitError, error_for_status
-from realdream._retry import INITIAL_BACKOFF, MAX_BACKOFF, MAX_RETRY_WAIT
+from realdream._headers import server_wait
+from realdream._retry import MAX_RETRY_WAIT, backoff_ceiling
 
 __all__ = ["BackoffGate", "GatedTransport"]
 
@@ -52,7 +54,7 @@ class BackoffGate:
         """Close the gate after a 429; return how long it stays closed from now."""
         self._strikes += 1
         if retry_after is None:
-            retry_after = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0 ** min(self._strikes - 1, 30))
+            retry_after = backoff_ceiling(self._strikes - 1)
         delay = min(max(retry_after, 0.0), self.max_wait)
         self._open_at = max(self._open_at, self._clock() + delay)
         self.closures += 1
@@ -76,9 +78,8 @@ class GatedTransport(httpx.AsyncBaseTransport):
         if response.status_code < 400:
             self.gate.succeeded()
             return response
-        error = error_for_status(response.status_code, b"", response.headers)
-        if isinstance(error, RateLimitError):
-            self.gate.rate_limited(error.retry_after)
+        if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            self.gate.rate_limited(server_wait(response.headers))
         return response
 
     async def aclose(self) -> None:
