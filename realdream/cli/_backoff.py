@@ -53,7 +53,7 @@ class BackoffGate:
     def rate_limited(self, retry_after: float | None) -> float:
         """Close the gate after a 429; return how long it stays closed from now."""
         self._strikes += 1
-        if retry_after is None:
+        if not retry_after:  # none named, or a reset already past (clocks differ): back off
             retry_after = backoff_ceiling(self._strikes - 1)
         delay = min(max(retry_after, 0.0), self.max_wait)
         self._open_at = max(self._open_at, self._clock() + delay)

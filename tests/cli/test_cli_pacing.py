@@ -62,6 +62,11 @@ def test_gate_backs_off_exponentially_without_a_reset_and_resets_on_success() ->
     assert gate.rate_limited(None) == INITIAL_BACKOFF
 
 
+def test_a_zero_or_past_reset_backs_off_instead_of_reopening_at_once() -> None:
+    gate = BackoffGate(clock=FakeTime().clock)
+    assert gate.rate_limited(0.0) == INITIAL_BACKOFF  # clocks differ: retrying now meets the limit
+
+
 def test_gate_caps_absurd_waits() -> None:
     gate = BackoffGate(max_wait=60.0)
     assert gate.rate_limited(86_400.0) == 60.0
