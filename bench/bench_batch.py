@@ -30,10 +30,10 @@ import httpx
 
 import mocks
 from bench._common import mock_process
-from realdream._contract import API_KEY_HEADER, GENERATE_PATH
 from realdream.cli._batchfile import BatchItem, parse_batch
 from realdream.cli._engine import BatchOptions, BatchRunner, batch_client
 from realdream.cli._manifest import Manifest
+from realdream.contract import API_KEY_HEADER, GENERATE_PATH
 
 TARGET_RATIO = 1.15
 

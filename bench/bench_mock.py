@@ -26,7 +26,7 @@ import httpx
 import mocks
 from bench._common import mock_process, percentile
 from mocks import _render
-from realdream import GenerationRequest, _contract
+from realdream import GenerationRequest, contract
 
 TARGET_MS = 30.0
 SIZE = 1024
@@ -57,7 +57,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def stats(base_url: str) -> dict[str, Any]:
-    headers = {_contract.API_KEY_HEADER: mocks.MOCK_API_KEY}
+    headers = {contract.API_KEY_HEADER: mocks.MOCK_API_KEY}
     return dict(httpx.get(base_url + "/mock/stats", headers=headers).json())
 
 
@@ -71,8 +71,8 @@ def run(
     base64: bool = False,
 ) -> dict[str, float]:
     base_url, cpu = server
-    headers = {_contract.API_KEY_HEADER: mocks.MOCK_API_KEY}
-    url = base_url + _contract.GENERATE_PATH
+    headers = {contract.API_KEY_HEADER: mocks.MOCK_API_KEY}
+    url = base_url + contract.GENERATE_PATH
     per_client = requests // clients
 
     def worker(worker_id: int) -> list[float]:

@@ -36,7 +36,7 @@ import mocks
 import realdream
 from bench import bench_batch, bench_mock
 from bench._common import mock_process
-from realdream import _contract
+from realdream import contract
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.md"
@@ -67,7 +67,7 @@ def client_overhead(requests_each: int) -> list[Row]:
     from segmind.client import SegmindClient  # the vendor's official SDK
 
     with mock_process(0) as mock:
-        url = mock.base_url + _contract.GENERATE_PATH
+        url = mock.base_url + contract.GENERATE_PATH
         headers = {"x-api-key": KEY, "Content-Type": "application/json"}
         ours = realdream.Client(KEY, base_url=mock.base_url)
         bare = httpx.Client(headers=headers)
@@ -80,7 +80,7 @@ def client_overhead(requests_each: int) -> list[Row]:
             "requests.post (vendor sample)": lambda: requests.post(
                 url, json=FULL_PAYLOAD, headers=headers, timeout=60
             ).raise_for_status(),
-            "segmind SDK run_sync": lambda: sdk.run_sync(_contract.MODEL_SLUG, **FULL_PAYLOAD),
+            "segmind SDK run_sync": lambda: sdk.run_sync(contract.MODEL_SLUG, **FULL_PAYLOAD),
         }
         times = _interleaved(calls, requests_each)
     base = statistics.median(times["httpx.Client.post (bare)"])
@@ -182,7 +182,7 @@ async def _async_batch(base_url: str, total: int, concurrency: int) -> float:
 def _thread_pool(base_url: str, total: int, concurrency: int) -> float:
     import requests
 
-    url = base_url + _contract.GENERATE_PATH
+    url = base_url + contract.GENERATE_PATH
     headers = {"x-api-key": KEY, "Content-Type": "application/json"}
 
     def one(_: int) -> None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 import httpx
 
 import realdream
-from realdream import _contract
+from realdream import contract
 
 if TYPE_CHECKING:
     from mocks import MockService
@@ -149,17 +149,17 @@ class Backend:
         """Where a request with ``typed_key`` (stripped, or ``None``) goes, in words."""
         if self._uses_mock(typed_key):
             return Route("offline mock (placeholder images)", True, self.mock_latency_s)
-        server = self.base_url or _contract.BASE_URL
+        server = self.base_url or contract.BASE_URL
         whose = "your key" if typed_key else "this app's key"
         if self.mode is Mode.CUSTOM_SERVER and not typed_key:
             whose = "the mock test key"
-        return Route(f"{server} with {whose}", False, _contract.ADVERTISED_LATENCY_S)
+        return Route(f"{server} with {whose}", False, contract.ADVERTISED_LATENCY_S)
 
     def client(self, typed_key: str | None) -> realdream.Client:
         """A new client for one request; close it when done (``with backend.client(...)``)."""
         options: dict[str, Any] = {}
         if self.max_retries is not None:
-            options["max_retries"] = self.max_retries
+            options["retry"] = realdream.RetryPolicy(max_retries=self.max_retries)
         if self._uses_mock(typed_key):
             if self.mock_transport is None:
                 raise realdream.ConfigurationError("This app has no offline mock configured.")
@@ -169,7 +169,7 @@ class Backend:
         key = typed_key or self.server_key or _mock_key()
         if self.api_transport is not None:
             options["transport"] = self.api_transport()
-        return realdream.Client(key, base_url=self.base_url or _contract.BASE_URL, **options)
+        return realdream.Client(key, base_url=self.base_url or contract.BASE_URL, **options)
 
     def _uses_mock(self, typed_key: str | None) -> bool:
         if self.mode is Mode.FORCED_MOCK:

@@ -15,7 +15,7 @@ from typing import Final
 import gradio as gr
 
 import realdream
-from realdream._retry import REDACTED
+from realdream import REDACTED
 
 __all__ = [
     "ERROR_TITLE",

@@ -8,20 +8,20 @@ import gradio as gr
 
 import realdream
 from demo._backend import MOCK_ENV, Backend, Mode
-from realdream import _contract
+from realdream import contract
 
 __all__ = ["CSS", "INTRO", "KEY_INFO", "SEED_INFO", "TITLE", "banner", "theme"]
 
-TITLE: Final = f"{_contract.MODEL_NAME} · realdream"
+TITLE: Final = f"{contract.MODEL_NAME} · realdream"
 INTRO: Final = (
-    f"# {_contract.MODEL_NAME}\n"
+    f"# {contract.MODEL_NAME}\n"
     "Photorealistic portraits from a text prompt with Segmind's SDXL Lightning model. "
     "Every image downloads as a PNG with its exact parameters embedded "
     "(AUTOMATIC1111 `parameters` text), so other tools can read them back."
 )
 KEY_INFO: Final = (
     "Used for this request only: never stored, logged or shown. "
-    f"Keys look like {_contract.API_KEY_SHAPE}."
+    f"Keys look like {contract.API_KEY_SHAPE}."
 )
 SEED_INFO: Final = (
     f"{realdream.LIMITS['seed'].default:g} (or empty) picks a random seed; "
@@ -43,7 +43,7 @@ _FORCED: Final = (
     "process; no real credits are spent and nothing leaves this machine."
 )
 _SERVER_KEY: Final = (
-    f"Generating with Segmind's API: about ${_contract.COST_PER_IMAGE_USD} per image, paid "
+    f"Generating with Segmind's API: about ${contract.COST_PER_IMAGE_USD} per image, paid "
     "from this app's key unless you paste your own below."
 )
 

@@ -14,7 +14,7 @@ from mocks._cli import add_arguments, config_from_args
 from mocks._config import MOCK_API_KEY, MockConfig
 from mocks._http import MockRequest, MockResponse
 from mocks._rules import CHECK_ORDER
-from mocks._scenarios import FORCE_STATUS_HEADER, FORCEABLE_STATUSES, TIMEOUT
+from mocks._scenarios import FORCE_STATUS_HEADER, FORCEABLE_CASES, FORCEABLE_STATUSES, TIMEOUT
 from mocks._server import PortInUseError, RunningMock, run, serve
 from mocks._service import CONTROL_PATH, OPENAPI_PATH, MockService, MockStats, Plan
 from mocks._transport import AsyncMockTransport, MockTransport
@@ -22,6 +22,7 @@ from mocks._transport import AsyncMockTransport, MockTransport
 __all__ = [
     "CHECK_ORDER",
     "CONTROL_PATH",
+    "FORCEABLE_CASES",
     "FORCEABLE_STATUSES",
     "FORCE_STATUS_HEADER",
     "MOCK_API_KEY",

@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 from mocks._config import MockConfig
 from mocks._http import MockRequest, MockResponse
 from mocks._scenarios import documented_response
-from mocks._service import MockService, Plan
+from mocks._service import MAX_BODY_BYTES, MockService, Plan
 
 __all__ = ["create_app", "run_plan"]
 
@@ -32,8 +32,9 @@ def create_app(
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         t0 = time.perf_counter()
         request = Request(scope, receive)
+        body = await _read_capped(request)
         incoming = MockRequest.build(
-            request.method, request.url.path, request.headers.items(), await request.body()
+            request.method, request.url.path, request.headers.items(), body
         )
         plan = service.handle(incoming)
         try:
@@ -41,7 +42,7 @@ def create_app(
         except asyncio.CancelledError:
             # uvicorn is shutting down with this request still waiting (a scripted
             # "timeout"): answer 503 rather than dying with a traceback.
-            answer = documented_response(503, service.clock())
+            answer = documented_response("503", service.clock())
         service.finished(incoming, answer, time.perf_counter() - t0, plan.delay)
         response = Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
         await response(scope, receive, send)
@@ -50,6 +51,18 @@ def create_app(
     app = Starlette(routes=[Mount("", app=endpoint)])
     app.state.service = service
     return app
+
+
+async def _read_capped(request: Request) -> bytes:
+    """The body, but never more than one byte past :data:`MAX_BODY_BYTES` (then refused)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            break
+    return b"".join(chunks)
 
 
 async def run_plan(plan: Plan) -> MockResponse:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from mocks._config import DEFAULT_CREDITS, DEFAULT_HANG_SECONDS, MOCK_API_KEY, MockConfig
 from mocks._server import DEFAULT_HOST, DEFAULT_PORT, PortInUseError, run
-from realdream import _contract
+from realdream import contract
 
 __all__ = ["add_arguments", "build_parser", "config_from_args", "main", "port_in_use_message"]
 
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--latency",
         type=float,
-        default=_contract.ADVERTISED_LATENCY_S,
+        default=contract.ADVERTISED_LATENCY_S,
         help="seconds before each image, the vendor's advertised time (default: %(default)s)",
     )
     add(
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--cost-per-image",
         type=float,
-        default=_contract.COST_PER_IMAGE_USD,
+        default=contract.COST_PER_IMAGE_USD,
         help="USD charged per image returned (default: %(default)s)",
     )
     add(

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from realdream import _contract
+from realdream import contract
 
 __all__ = ["DEFAULT_CREDITS", "DEFAULT_HANG_SECONDS", "MOCK_API_KEY", "MockConfig"]
 
@@ -29,10 +29,10 @@ class MockConfig:
     from ``random.Random`` seeded with ``seed`` (which also picks the seed for ``seed=-1``).
     """
 
-    latency: float = _contract.ADVERTISED_LATENCY_S
+    latency: float = contract.ADVERTISED_LATENCY_S
     jitter: float = 0.0
     credits: float = DEFAULT_CREDITS
-    cost_per_image: float = _contract.COST_PER_IMAGE_USD
+    cost_per_image: float = contract.COST_PER_IMAGE_USD
     api_keys: tuple[str, ...] = (MOCK_API_KEY,)
     forbidden_keys: tuple[str, ...] = ()
     rate_limit: int | None = None

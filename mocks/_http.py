@@ -7,11 +7,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from realdream import _contract
+from realdream import contract
 
 __all__ = ["JSON_TYPE", "MockRequest", "MockResponse", "error_response", "json_response"]
 
-JSON_TYPE = "application/json"
+JSON_TYPE = contract.CONTENT_TYPE
 
 
 @dataclass(frozen=True)
@@ -56,4 +56,4 @@ def error_response(
     status: int, message: str, headers: Mapping[str, str] | None = None
 ) -> MockResponse:
     """The documented error shape: ``{"error": "<message>"}``."""
-    return json_response(status, {_contract.ERROR_BODY_KEY: message}, headers)
+    return json_response(status, {contract.ERROR_BODY_KEY: message}, headers)

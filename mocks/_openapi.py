@@ -9,14 +9,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mocks._scenarios import FORCE_STATUS_HEADER, FORCEABLE_STATUSES
-from realdream import (
-    STATUS_ERRORS,
-    GenerationRequest,
-    InsufficientCreditsError,
-    UnsupportedContentTypeError,
-    __version__,
-    _contract,
-)
+from realdream import GenerationRequest, __version__, contract
 
 __all__ = ["SECURITY_SCHEME", "build_openapi"]
 
@@ -27,6 +20,7 @@ _BODY_STATUSES: Final = frozenset({400, 406, 422})
 #: What the credits endpoint may answer besides 200 (``X-Mock-Status`` included).
 _CREDITS_STATUSES: Final = tuple(s for s in FORCEABLE_STATUSES if s not in _BODY_STATUSES)
 _ERROR_SCHEMA: Final = {"$ref": "#/components/schemas/Error"}
+_AUTH_ERROR_SCHEMA: Final = {"$ref": "#/components/schemas/AuthError"}
 _STRING: Final = {"type": "string"}
 
 
@@ -35,7 +29,7 @@ def build_openapi() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": f"{_contract.MODEL_NAME} (realdream mock)",
+            "title": f"{contract.MODEL_NAME} (realdream mock)",
             "version": __version__,
             "description": (
                 "Offline mock of Segmind's RealDream Lightning API. Mock only, not part of the"
@@ -44,8 +38,8 @@ def build_openapi() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "paths": {
-            _contract.GENERATE_PATH: {"post": _generate_operation()},
-            _contract.CREDITS_PATH: {"get": _credits_operation()},
+            contract.GENERATE_PATH: {"post": _generate_operation()},
+            contract.CREDITS_PATH: {"get": _credits_operation()},
         },
         "components": _components(),
         "security": [{SECURITY_SCHEME: []}],
@@ -59,8 +53,17 @@ def _components() -> dict[str, Any]:
             "GenerationRequest": schema,
             "Error": {
                 "type": "object",
-                "properties": {_contract.ERROR_BODY_KEY: _STRING},
-                "required": [_contract.ERROR_BODY_KEY],
+                "properties": {contract.ERROR_BODY_KEY: _STRING},
+                "required": [contract.ERROR_BODY_KEY],
+            },
+            "AuthError": {
+                "type": "object",
+                "properties": {
+                    contract.ERROR_BODY_KEY: _STRING,
+                    contract.ERROR_DESCRIPTION_KEY: _STRING,
+                    "status_code": {"type": "integer"},
+                },
+                "required": [contract.ERROR_BODY_KEY, contract.ERROR_DESCRIPTION_KEY],
             },
             "Base64Images": _base64_schema(),
             "Credits": {
@@ -70,7 +73,7 @@ def _components() -> dict[str, Any]:
             },
         },
         "securitySchemes": {
-            SECURITY_SCHEME: {"type": "apiKey", "in": "header", "name": _contract.API_KEY_HEADER}
+            SECURITY_SCHEME: {"type": "apiKey", "in": "header", "name": contract.API_KEY_HEADER}
         },
     }
 
@@ -90,7 +93,7 @@ def _generate_operation() -> dict[str, Any]:
     responses.update({str(status): _error_response(status) for status in FORCEABLE_STATUSES})
     return {
         "operationId": "generate",
-        "summary": f"Generate images with {_contract.MODEL_NAME}",
+        "summary": f"Generate images with {contract.MODEL_NAME}",
         "requestBody": {
             "required": True,
             "content": {
@@ -118,11 +121,11 @@ def _image_response() -> dict[str, Any]:
     headers = {
         name: {**header, "description": text}
         for name, text in (
-            (_contract.HEADER_REMAINING_CREDITS, "Balance after this request, USD."),
-            (_contract.HEADER_REQUEST_ID, "The request's id."),
-            (_contract.HEADER_COST, "What this request cost, USD."),
-            (_contract.HEADER_GENERATION_TIME, "Seconds spent generating."),
-            (_contract.HEADER_SEED, "The seed used (also when -1 was sent)."),
+            (contract.HEADER_REMAINING_CREDITS, "Balance after this request, USD."),
+            (contract.HEADER_REQUEST_ID, "The request's id."),
+            (contract.HEADER_COST, "What this request cost, USD."),
+            (contract.HEADER_GENERATION_TIME, "Seconds spent generating."),
+            (contract.HEADER_SEED, "The seed used (also when -1 was sent)."),
         )
     }
     return {
@@ -136,13 +139,16 @@ def _image_response() -> dict[str, Any]:
 
 
 def _describe(status: int) -> str:
-    """The core's title for ``status``: 406 has two meanings, told apart by the message."""
-    if status == 406:
-        credits, content_type = InsufficientCreditsError.title, UnsupportedContentTypeError.title
-        return f"{credits}, or {content_type[0].lower()}{content_type[1:]} (see the message)"
-    if status == 405:
-        return f"{STATUS_ERRORS[status].title} (an HTML page, not JSON)"
-    return STATUS_ERRORS[status].title
+    """Every meaning of ``status`` in the contract's table, with the class the client raises.
+
+    ``X-Mock-Status`` forces a named case (``406-spend-limit``); the plain status forces the first.
+    """
+    parts = []
+    for rule in contract.rules_for_status(status):
+        forced = "" if rule.case == str(status) else f"; {FORCE_STATUS_HEADER}: {rule.case}"
+        parts.append(f"{rule.title} ({rule.error}{forced})")
+    shape = " An HTML page, not JSON." if status == 405 else ""
+    return "; or ".join(parts) + "." + shape
 
 
 def _error_response(status: int) -> dict[str, Any]:
@@ -152,18 +158,20 @@ def _error_response(status: int) -> dict[str, Any]:
             "headers": {"allow": {"required": True, "schema": _STRING}},
             "content": {"text/html": {"schema": _STRING}},
         }
+    shapes = {rule.body for rule in contract.rules_for_status(status)}
+    schema = {"oneOf": [_ERROR_SCHEMA, _AUTH_ERROR_SCHEMA]} if "auth" in shapes else _ERROR_SCHEMA
     response: dict[str, Any] = {
         "description": _describe(status),
-        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+        "content": {"application/json": {"schema": schema}},
     }
     if status == 429:
         response["headers"] = {
-            _contract.HEADER_RATE_LIMIT_RESET: {
+            contract.HEADER_RATE_LIMIT_RESET: {
                 "required": True,
                 "description": "When the limit resets: ISO 8601 UTC, e.g. 2026-11-25T16:00:00Z.",
                 "schema": {"type": "string", "format": "date-time"},
             },
-            _contract.HEADER_RETRY_AFTER: {
+            contract.HEADER_RETRY_AFTER: {
                 "required": True,
                 "description": "Seconds to wait.",
                 "schema": {"type": "string", "pattern": "^[0-9]+$"},

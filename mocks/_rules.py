@@ -7,12 +7,13 @@ is applied by :class:`mocks.MockService`; each step lives here and is testable a
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Final
 
 from mocks._config import MockConfig
-from mocks._http import JSON_TYPE, MockRequest, MockResponse, error_response
-from realdream import GenerationRequest, ValidationError, _contract
+from mocks._http import JSON_TYPE, MockRequest, MockResponse, error_response, json_response
+from realdream import GenerationRequest, ValidationError, contract
 
 __all__ = [
     "CHECK_ORDER",
@@ -23,11 +24,14 @@ __all__ = [
     "not_found",
     "parse_generation",
     "rate_limited",
+    "refusal",
+    "rule_response",
 ]
 
 #: The order in which a generation request is checked; the first failing step answers.
 CHECK_ORDER: Final = (
-    "X-Mock-Status header: forced status (debits nothing)",
+    "X-Mock-Status header: forced status or case (debits nothing)",
+    "400 body over 2 MiB (read no further)",
     "401 missing key",
     "401 unknown key",
     "403 forbidden key",
@@ -43,31 +47,58 @@ CHECK_ORDER: Final = (
 )
 
 
+_RATE_LIMITED: Final = contract.rules_for_status(429)[0]
+
+
 def api_key_of(request: MockRequest) -> str:
     """The key the request carries (stripped), or ``""``."""
-    return (request.header(_contract.API_KEY_HEADER) or "").strip()
+    return (request.header(contract.API_KEY_HEADER) or "").strip()
+
+
+def rule_response(
+    rule: contract.StatusRule, message: str, headers: Mapping[str, str] | None = None
+) -> MockResponse:
+    """The body of ``rule`` with ``message``, in the rule's shape (auth errors name a code)."""
+    assert rule.status is not None
+    if rule.body == "auth":
+        code = rule.markers[0] if rule.markers else "unauthorized"
+        body = {
+            contract.ERROR_BODY_KEY: code,
+            contract.ERROR_DESCRIPTION_KEY: message,
+            "status_code": rule.status,
+        }
+        return json_response(rule.status, body, headers)
+    return error_response(rule.status, message, headers)
+
+
+def refusal(case: str) -> MockResponse:
+    """The documented answer of status-table case ``case``, with the table's own message."""
+    rule = contract.rule_for_case(case)
+    if rule is None or rule.message is None:
+        raise KeyError(case)
+    return rule_response(rule, rule.message)
 
 
 def check_auth(request: MockRequest, config: MockConfig) -> MockResponse | None:
     """401 for a missing or unknown key, 403 for a forbidden one."""
     key = api_key_of(request)
     if not key:
-        return error_response(401, _contract.MESSAGE_MISSING_KEY)
+        return refusal("401-missing-key")
     if key in config.forbidden_keys:
-        return error_response(403, _contract.MESSAGE_FORBIDDEN)
+        return refusal("403")
     if key not in config.api_keys:
-        return error_response(401, _contract.MESSAGE_INVALID_KEY)
+        return refusal("401")
     return None
 
 
 def not_found() -> MockResponse:
-    return error_response(404, _contract.MESSAGE_NOT_FOUND)
+    return refusal("404")
 
 
 def method_not_allowed(allow: str) -> MockResponse:
     """405 with an HTML page, as the real service's proxy answers."""
     headers = {"content-type": "text/html; charset=utf-8", "allow": allow}
-    return MockResponse(405, _contract.METHOD_NOT_ALLOWED_HTML.encode(), headers)
+    return MockResponse(405, contract.METHOD_NOT_ALLOWED_HTML.encode(), headers)
 
 
 def check_content_type(request: MockRequest) -> MockResponse | None:
@@ -75,7 +106,7 @@ def check_content_type(request: MockRequest) -> MockResponse | None:
     declared = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
     if declared == JSON_TYPE:
         return None
-    return error_response(406, _contract.MESSAGE_BAD_CONTENT_TYPE)
+    return refusal("406-content-type")
 
 
 def parse_generation(body: bytes) -> GenerationRequest | MockResponse:
@@ -96,7 +127,7 @@ def rate_limited(reset_at: float, now: float) -> MockResponse:
     """429 with ``x-rate-limit-reset-at-utc`` and ``Retry-After`` (whole seconds, >= 1)."""
     wait = max(1, math.ceil(reset_at - now))
     headers = {
-        _contract.HEADER_RATE_LIMIT_RESET: format_reset_at(now + wait),
-        _contract.HEADER_RETRY_AFTER: str(wait),
+        contract.HEADER_RATE_LIMIT_RESET: format_reset_at(now + wait),
+        contract.HEADER_RETRY_AFTER: str(wait),
     }
-    return error_response(429, _contract.MESSAGE_RATE_LIMITED, headers)
+    return rule_response(_RATE_LIMITED, contract.message("429"), headers)

@@ -1,7 +1,8 @@
 """Outcomes on demand: forced statuses, per-key scripts and random faults.
 
-Every documented status has one documented response here (:func:`documented_response`), used
-for the ``X-Mock-Status`` header, for scripted entries and for injected faults alike.
+Every case of the contract's status table has one documented response here
+(:func:`documented_response`), used for the ``X-Mock-Status`` header, for scripted entries and
+for injected faults alike.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from functools import cache
-from typing import Final, Literal
+from typing import Final
 
 from mocks._http import MockResponse, error_response
-from mocks._rules import method_not_allowed, rate_limited
-from realdream import GenerationRequest, ValidationError, _contract
+from mocks._rules import method_not_allowed, rate_limited, rule_response
+from realdream import GenerationRequest, ValidationError, contract
 
 __all__ = [
     "FAULT_STATUSES",
+    "FORCEABLE_CASES",
     "FORCEABLE_STATUSES",
     "FORCE_STATUS_HEADER",
     "TIMEOUT",
@@ -30,30 +32,30 @@ __all__ = [
     "parse_script_entry",
 ]
 
-#: Request header that forces a status: ``X-Mock-Status: 429``.
+#: Request header that forces a documented answer: ``X-Mock-Status: 429`` or a named case
+#: such as ``X-Mock-Status: 406-spend-limit`` (see :data:`FORCEABLE_CASES`).
 FORCE_STATUS_HEADER: Final = "x-mock-status"
-#: Every documented status, plus 503 which the client also maps.
-FORCEABLE_STATUSES: Final = tuple(sorted({*_contract.DOCUMENTED_STATUSES, 503}))
-#: What ``fault_rate`` injects.
-FAULT_STATUSES: Final = (500, 502, 504)
+#: Every case of the contract's status table, by the name ``X-Mock-Status`` and scripts take.
+FORCEABLE_CASES: Final = tuple(rule.case for rule in contract.STATUS_TABLE if rule.status)
+#: Every status the mock can be made to answer.
+FORCEABLE_STATUSES: Final = tuple(
+    sorted({rule.status for rule in contract.STATUS_TABLE if rule.status})
+)
+#: What ``fault_rate`` injects: the documented server errors that a retry may cure.
+FAULT_STATUSES: Final = tuple(
+    rule.status
+    for rule in contract.STATUS_TABLE
+    if rule.status and rule.status >= 500 and rule.retry and rule.mark != "CHOSEN"
+)
 #: A script entry that holds the answer back ``config.hang_seconds``, then answers normally.
 TIMEOUT: Final = "timeout"
 #: Seconds a forced or scripted 429 asks the client to wait.
 FORCED_RETRY_AFTER: Final = 1.0
+#: Characters of a bad value quoted back in a 400 (a header may be kilobytes long).
+_QUOTED: Final = 40
 
-ScriptEntry = int | Literal["timeout"]
-
-_MESSAGES: Final = {
-    401: _contract.MESSAGE_INVALID_KEY,
-    403: _contract.MESSAGE_FORBIDDEN,
-    404: _contract.MESSAGE_NOT_FOUND,
-    406: _contract.MESSAGE_INSUFFICIENT_CREDITS,
-    422: _contract.MESSAGE_UNPROCESSABLE,
-    500: _contract.MESSAGE_SERVER_ERROR,
-    502: _contract.MESSAGE_BAD_GATEWAY,
-    503: _contract.MESSAGE_SERVICE_UNAVAILABLE,
-    504: _contract.MESSAGE_GATEWAY_TIMEOUT,
-}
+#: A forced case (``"429"``, ``"406-spend-limit"``), ``200`` (answer normally) or ``"timeout"``.
+ScriptEntry = str | int
 
 
 @cache
@@ -66,37 +68,52 @@ def _bad_request_message() -> str:
     raise AssertionError("an empty request must be invalid")  # pragma: no cover
 
 
-def documented_response(status: int, now: float) -> MockResponse:
-    """The documented body and headers of ``status`` (429 carries its reset headers)."""
-    if status == 405:
+def documented_response(case: str | int, now: float) -> MockResponse:
+    """The documented body and headers of ``case`` (a status, or a named case of one)."""
+    rule = contract.rule_for_case(str(case))
+    if rule is None or rule.status is None:
+        raise ValueError(f"case={case!r}: not one of {', '.join(FORCEABLE_CASES)}")
+    if rule.body == "html":
         return method_not_allowed("POST")
-    if status == 429:
+    if rule.status == 429:
         return rate_limited(now + FORCED_RETRY_AFTER, now)
-    if status == 400:
-        return error_response(400, _bad_request_message())
-    return error_response(status, _MESSAGES[status])
+    return rule_response(rule, rule.message or _bad_request_message())
 
 
-def forced_status(value: str | None) -> int | MockResponse | None:
-    """The status an ``X-Mock-Status`` value forces, a 400 for a bad value, or ``None``."""
+def forced_status(value: str | None) -> ScriptEntry | MockResponse | None:
+    """The case an ``X-Mock-Status`` value forces (a status as an int, a named case as a
+    string), a 400 for a bad value, or ``None``."""
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if text.isdigit() and int(text) in FORCEABLE_STATUSES:
-        return int(text)
-    allowed = ", ".join(map(str, FORCEABLE_STATUSES))
-    return error_response(400, f"{FORCE_STATUS_HEADER}={text!r}: must be one of {allowed}")
+    if text in FORCEABLE_CASES:
+        return _entry(text)
+    return error_response(400, f"{FORCE_STATUS_HEADER}={_quote(text)}: must be one of {_cases()}")
 
 
 def parse_script_entry(value: object) -> ScriptEntry:
-    """A script entry: a forceable status, 200 (answer normally) or ``"timeout"``."""
-    if value == TIMEOUT:
-        return TIMEOUT
-    is_int = isinstance(value, int) and not isinstance(value, bool)
-    if is_int and (value == 200 or value in FORCEABLE_STATUSES):
+    """A script entry: a forceable status or case, 200 (answer normally) or ``"timeout"``."""
+    if value == TIMEOUT or value == 200:
         return value
-    allowed = ", ".join(map(str, (200, *FORCEABLE_STATUSES)))
-    raise ValueError(f"script entry {value!r}: must be one of {allowed} or {TIMEOUT!r}")
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    case = str(value) if is_int or isinstance(value, str) else ""
+    if case in FORCEABLE_CASES:
+        return _entry(case)
+    raise ValueError(f"script entry {_quote(value)}: must be 200, {TIMEOUT!r} or one of {_cases()}")
+
+
+def _entry(case: str) -> ScriptEntry:
+    """A plain status as its number (``"429"`` -> ``429``), a named case as it is."""
+    return int(case) if case.isdecimal() else case
+
+
+def _cases() -> str:
+    return ", ".join(FORCEABLE_CASES)
+
+
+def _quote(value: object) -> str:
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else "<number>"
+    return text if len(text) <= _QUOTED else text[: _QUOTED - 1] + "…"
 
 
 class Scripts:

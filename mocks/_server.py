@@ -93,10 +93,9 @@ def run(
 ) -> None:
     """Serve until Ctrl-C (or SIGTERM); print the URL and the test key first."""
     out = out or sys.stdout
-    _configure_logging()
     restore = _sigterm_as_interrupt()
     try:
-        with serve(config, host=host, port=port) as mock:
+        with _request_log(), serve(config, host=host, port=port) as mock:
             _announce(mock, out)
             _block_forever()
     except KeyboardInterrupt:
@@ -160,13 +159,32 @@ def _announce(mock: RunningMock, out: TextIO) -> None:
     print("\n".join(lines), file=out, flush=True)
 
 
-def _configure_logging() -> None:
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (it may be replaced after start-up)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
+@contextmanager
+def _request_log() -> Iterator[None]:
+    """One line per request on stderr while the server runs; the logger is restored after."""
     logger = logging.getLogger("mocks")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-        logger.addHandler(handler)
+    handler = _Stderr()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _block_forever() -> None:

@@ -8,7 +8,6 @@ thin shells that wait (asyncio or ``time.sleep``) and then call :meth:`Plan.comp
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import random
 import threading
@@ -35,9 +34,18 @@ from mocks._scenarios import (
     draw_fault,
     forced_status,
 )
-from realdream import LIMITS, GenerationRequest, _contract
+from realdream import LIMITS, GenerationRequest, ValidationError, contract, parse_json_object
 
-__all__ = ["CONTROL_PATH", "OPENAPI_PATH", "STATS_PATH", "MockService", "MockStats", "Plan"]
+__all__ = [
+    "CONTROL_PATH",
+    "MAX_BODY_BYTES",
+    "OPENAPI_PATH",
+    "STATS_PATH",
+    "MockService",
+    "MockStats",
+    "Plan",
+    "body_too_large",
+]
 
 logger = logging.getLogger("mocks")
 
@@ -47,6 +55,9 @@ CONTROL_PATH: Final = "/mock/script"
 STATS_PATH: Final = "/mock/stats"
 _API_PREFIX: Final = "/v1/"
 _SEED_MAX: Final = int(LIMITS["seed"].maximum)
+_CREDITS_RULE: Final = contract.rules_for_status(406)[0]
+#: The largest request body read (a request is a few kilobytes; more is a mistake or an attack).
+MAX_BODY_BYTES: Final = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,6 @@ class MockService:
         self.ledger = Ledger(self.config.credits)
         self.limiter = RateLimiter(self.config.rate_limit, clock=clock)
         self.scripts = Scripts()
-        self._cost_micros = to_micros(self.config.cost_per_image)
         self._rng_lock = threading.Lock()
         self._fault_rng = _rng(self.config.seed, "faults")
         self._seed_rng = _rng(self.config.seed, "seeds")
@@ -193,6 +203,8 @@ class MockService:
             return self._now(forced)
         if forced is not None:
             return self._now(documented_response(forced, self.clock()))
+        if len(request.body) > MAX_BODY_BYTES:
+            return self._now(body_too_large(len(request.body)))
         return self._route(request)
 
     def _route(self, request: MockRequest) -> Plan:
@@ -205,9 +217,9 @@ class MockService:
         denied = _rules.check_auth(request, self.config)
         if denied is not None:
             return self._now(denied)
-        if request.path == _contract.CREDITS_PATH:
+        if request.path == contract.CREDITS_PATH:
             return self._now(self._credits(request))
-        if request.path != _contract.GENERATE_PATH:
+        if request.path != contract.GENERATE_PATH:
             return self._now(_rules.not_found())
         if request.method != "POST":
             return self._now(_rules.method_not_allowed("POST"))
@@ -215,7 +227,7 @@ class MockService:
 
     def _generate(self, request: MockRequest, key: str) -> Plan:
         entry = self.scripts.pop(key)
-        if isinstance(entry, int) and entry != 200:
+        if entry is not None and entry not in (200, TIMEOUT):
             return self._now(documented_response(entry, self.clock()))
         hang = self.config.hang_seconds if entry == TIMEOUT else 0.0
         refused = _rules.check_content_type(request)
@@ -228,9 +240,9 @@ class MockService:
 
     def _bill(self, params: GenerationRequest, key: str, hang: float) -> Plan:
         images = params.samples if params.base64 else 1
-        cost = images * self._cost_micros
+        cost = to_micros(contract.cost(images, self.config.cost_per_image))
         if not self.ledger.reserve(cost):
-            return self._now(error_response(406, _contract.MESSAGE_INSUFFICIENT_CREDITS))
+            return self._now(self._insufficient(cost))
         reset_at = self.limiter.acquire(key)
         if reset_at is not None:
             self.ledger.release(cost)
@@ -272,17 +284,25 @@ class MockService:
             self._images += len(blobs)
             self._render_seconds += rendered
         headers = {
-            _contract.HEADER_REMAINING_CREDITS: format_usd(remaining),
-            _contract.HEADER_REQUEST_ID: uuid.uuid4().hex,
-            _contract.HEADER_COST: format_usd(cost),
-            _contract.HEADER_GENERATION_TIME: f"{delay + rendered:.3f}",
-            _contract.HEADER_SEED: str(params.seed),
+            contract.HEADER_REMAINING_CREDITS: format_usd(remaining),
+            contract.HEADER_REQUEST_ID: uuid.uuid4().hex,
+            contract.HEADER_COST: format_usd(cost),
+            contract.HEADER_GENERATION_TIME: f"{delay + rendered:.3f}",
+            contract.HEADER_SEED: str(params.seed),
         }
         if not params.base64:
             return MockResponse(200, blobs[0], {"content-type": "image/jpeg", **headers})
         encoded = [base64.b64encode(blob).decode("ascii") for blob in blobs]
         body = {"image": encoded[0]} if len(encoded) == 1 else {"images": encoded}
         return json_response(200, body, headers)
+
+    def _insufficient(self, cost: int) -> MockResponse:
+        """406, naming the balance and what the request needed (as the vendor's does)."""
+        available = self.ledger.balance_micros - self.ledger.reserved_micros
+        detail = (
+            f" Balance ${format_usd(max(0, available))}, this request needs ${format_usd(cost)}."
+        )
+        return _rules.rule_response(_CREDITS_RULE, contract.message("406") + detail)
 
     # --- Other endpoints ---------------------------------------------------------------------
     def _credits(self, request: MockRequest) -> MockResponse:
@@ -339,15 +359,20 @@ class MockService:
             self._by_status[response.status] += 1
 
 
+def body_too_large(size: int) -> MockResponse:
+    """400 for a body over :data:`MAX_BODY_BYTES` (the mock reads no further)."""
+    return error_response(400, f"body: is {size:,}+ bytes; at most {MAX_BODY_BYTES:,} are accepted")
+
+
 def _script_statuses(body: bytes) -> list[Any]:
     """The ``statuses`` list of a ``POST /mock/script`` body."""
     try:
-        data = json.loads(body)
-    except ValueError:
-        raise ValueError("body: is not valid JSON") from None
-    statuses = data.get("statuses") if isinstance(data, dict) else None
+        data = parse_json_object(body)
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from None
+    statuses = data.get("statuses")
     if not isinstance(statuses, list):
-        raise ValueError('body: must be {"statuses": [<status or "timeout">, ...]}')
+        raise ValueError('body: must be {"statuses": [<status, case or "timeout">, ...]}')
     return statuses
 
 

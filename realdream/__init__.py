@@ -6,7 +6,8 @@
 ...     result.image.save("fisherman.png")                             # parameters embedded
 """
 
-from realdream._client import API_KEY_ENV, BASE_URL_ENV, DEFAULT_TIMEOUT, AsyncClient, Client
+from realdream import contract
+from realdream._client import DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT, AsyncClient, Client
 from realdream._errors import (
     STATUS_ERRORS,
     APIConnectionError,
@@ -22,6 +23,7 @@ from realdream._errors import (
     InternalServerError,
     InvalidResponseError,
     MethodNotAllowedError,
+    ModelRetiredError,
     NotAcceptableError,
     NotFoundError,
     PermissionDeniedError,
@@ -29,43 +31,49 @@ from realdream._errors import (
     RealDreamError,
     ServerError,
     ServiceUnavailableError,
+    SpendLimitError,
     UnprocessableEntityError,
     UnsupportedContentTypeError,
     ValidationError,
+    error_class,
     error_for_status,
 )
+from realdream._headers import server_wait
 from realdream._metadata import (
     format_parameters,
     parse_parameters,
     read_parameters,
     request_from_parameters,
 )
-from realdream._params import (
+from realdream._params import GenerationRequest, parse_json_object
+from realdream._result import Credits, GeneratedImage, GenerationResult
+from realdream._retry import MAX_RETRY_WAIT, REDACTED, RetryPolicy
+from realdream._version import __version__
+from realdream.contract import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
     CONFIRMED_SCHEDULERS,
     DEFAULT_NEGATIVE_PROMPT,
     DEFAULT_SCHEDULER,
     LIMITS,
     PROMPT_MAX_LENGTH,
     SCHEDULERS,
-    GenerationRequest,
     Limit,
     Scheduler,
 )
-from realdream._result import Credits, GeneratedImage, GenerationResult
-from realdream._retry import MAX_RETRY_WAIT, RETRYABLE_STATUSES, RetryPolicy
-from realdream._version import __version__
 
 __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "CONFIRMED_SCHEDULERS",
+    "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_NEGATIVE_PROMPT",
     "DEFAULT_SCHEDULER",
     "DEFAULT_TIMEOUT",
     "LIMITS",
     "MAX_RETRY_WAIT",
     "PROMPT_MAX_LENGTH",
-    "RETRYABLE_STATUSES",
+    "REDACTED",
     "SCHEDULERS",
     "STATUS_ERRORS",
     "APIConnectionError",
@@ -88,6 +96,7 @@ __all__ = [
     "InvalidResponseError",
     "Limit",
     "MethodNotAllowedError",
+    "ModelRetiredError",
     "NotAcceptableError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -97,13 +106,18 @@ __all__ = [
     "Scheduler",
     "ServerError",
     "ServiceUnavailableError",
+    "SpendLimitError",
     "UnprocessableEntityError",
     "UnsupportedContentTypeError",
     "ValidationError",
     "__version__",
+    "contract",
+    "error_class",
     "error_for_status",
     "format_parameters",
+    "parse_json_object",
     "parse_parameters",
     "read_parameters",
     "request_from_parameters",
+    "server_wait",
 ]

@@ -9,15 +9,17 @@ The tree is split by whether a response arrived::
     │   └── APITimeoutError
     └── APIResponseError                       a response arrived, but not a usable image
         ├── InvalidResponseError               HTTP 2xx whose body is not a readable image
-        └── APIStatusError                     HTTP 4xx/5xx; status_code, message, body, headers
+        └── APIStatusError                     any other status; status_code, message, body
             ├── BadRequestError                400
-            ├── AuthenticationError            401
+            ├── AuthenticationError            401 (missing or invalid key)
             ├── PermissionDeniedError          403
-            ├── NotFoundError                  404
+            ├── NotFoundError                  404 (a path, or no credits record)
             ├── MethodNotAllowedError          405
             ├── NotAcceptableError             406, one of:
             │   ├── InsufficientCreditsError       not enough credits
-            │   └── UnsupportedContentTypeError    missing or wrong Content-Type
+            │   ├── UnsupportedContentTypeError    missing or wrong Content-Type
+            │   └── SpendLimitError                a team spend limit is used up
+            ├── ModelRetiredError              410
             ├── UnprocessableEntityError       422
             ├── RateLimitError                 429; retry_after, reset_at
             └── ServerError                    any 5xx
@@ -26,9 +28,10 @@ The tree is split by whether a response arrived::
                 ├── ServiceUnavailableError    503
                 └── GatewayTimeoutError        504
 
-:data:`STATUS_ERRORS` is the one table from status code to class; :func:`error_for_status`
-applies it (an unknown 5xx becomes :class:`ServerError`, any other status
-:class:`APIStatusError`).
+Which class a status maps to, what the user reads (``title``, ``hint``) and whether a retry can
+help all come from one place, :data:`realdream.contract.STATUS_TABLE`; :data:`STATUS_ERRORS`
+and :func:`error_for_status` are derived from it. ``maybe_billed`` is on every error: only an
+answer after HTTP 200, or a request lost after it was sent, may have cost credits.
 """
 
 from __future__ import annotations
@@ -38,10 +41,14 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, Final
 
-from realdream import _contract
+from realdream import contract
 from realdream._headers import parse_datetime, server_wait
+from realdream.contract import StatusRule
+
+if TYPE_CHECKING:
+    from realdream._params import GenerationRequest
 
 __all__ = [
     "STATUS_ERRORS",
@@ -58,6 +65,7 @@ __all__ = [
     "InternalServerError",
     "InvalidResponseError",
     "MethodNotAllowedError",
+    "ModelRetiredError",
     "NotAcceptableError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -65,18 +73,26 @@ __all__ = [
     "RealDreamError",
     "ServerError",
     "ServiceUnavailableError",
+    "SpendLimitError",
     "UnprocessableEntityError",
     "UnsupportedContentTypeError",
     "ValidationError",
+    "error_class",
     "error_for_status",
     "parse_error_message",
 ]
 
-_MAX_MESSAGE_CHARS = 500
+_MAX_MESSAGE_CHARS: Final = 500
 
 
 class RealDreamError(Exception):
     """Base class of every error this package raises."""
+
+    #: True when the request may have cost credits: it was sent and its fate is unknown, or
+    #: an HTTP 200 arrived (only 200 is billed, and anything after a 200 counts as paid).
+    maybe_billed: bool = False
+    #: The request as sent (seed resolved), when the error happened after sending it.
+    request: GenerationRequest | None = None
 
 
 class ValidationError(RealDreamError, ValueError):
@@ -132,20 +148,61 @@ class APIResponseError(RealDreamError):
     @property
     def request_id(self) -> str | None:
         """The server's request id, when it sent one."""
-        return self.headers.get(_contract.HEADER_REQUEST_ID)
+        return self.headers.get(contract.HEADER_REQUEST_ID)
 
 
 class InvalidResponseError(APIResponseError):
-    """The server answered 2xx but the body is not a readable image."""
+    """The server answered 2xx but the body is not a readable result.
+
+    After an HTTP 200 the request was billed (:attr:`billed`): the raw :attr:`body`, the
+    :attr:`request_id` and the :attr:`request` as sent are kept for support, and nobody should
+    send it again believing it free.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, body=body, headers=headers)
+        #: Whether this answer was billed (it was an HTTP 200).
+        self.billed = status_code in contract.BILLED_STATUSES
+        self.maybe_billed = self.billed
 
 
 class APIStatusError(APIResponseError):
-    """The server answered with an error status (4xx or 5xx)."""
+    """The server answered with an error status; :attr:`rule` is its row of the status table."""
 
-    #: What the status means, in words a user can act on.
-    title: ClassVar[str] = "API error"
-    #: What to do next.
-    hint: ClassVar[str] = ""
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        rule: StatusRule | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, body=body, headers=headers)
+        #: The row of :data:`realdream.contract.STATUS_TABLE` this answer matched.
+        self.rule = rule or _class_rule(type(self))
+
+    @property
+    def title(self) -> str:
+        """What the status means, in words a user can act on."""
+        return self.rule.title
+
+    @property
+    def hint(self) -> str:
+        """What to do next."""
+        return self.rule.hint
+
+    @property
+    def retryable(self) -> bool:
+        """Whether sending the same request again can help (429 and every 5xx)."""
+        return self.rule.retry
 
     def __str__(self) -> str:
         text = f"{self.title} ({self.status_code}): {self.message}"
@@ -155,52 +212,51 @@ class APIStatusError(APIResponseError):
 
 
 class BadRequestError(APIStatusError):
-    title = "Invalid request"
-    hint = "Check the parameters named in the message."
+    """400: the server refused the parameters."""
 
 
 class AuthenticationError(APIStatusError):
-    title = "Missing or invalid API key"
-    hint = "Set SEGMIND_API_KEY or pass api_key= with a valid key."
+    """401: the key is missing or invalid."""
 
 
 class PermissionDeniedError(APIStatusError):
-    title = "Permission denied"
-    hint = "This key may not use this model; check the key's permissions."
+    """403: this key may not use this model."""
 
 
 class NotFoundError(APIStatusError):
-    title = "Not found"
-    hint = "Check the base URL and the model path."
+    """404: no such path (or, on the credits endpoint, no credits record)."""
 
 
 class MethodNotAllowedError(APIStatusError):
-    title = "Method not allowed"
-    hint = "The generate endpoint takes POST."
+    """405: wrong HTTP method (an HTML page, not JSON)."""
 
 
 class NotAcceptableError(APIStatusError):
-    title = "Not acceptable"
+    """406: one of three meanings, told apart by the message."""
 
 
 class InsufficientCreditsError(NotAcceptableError):
-    title = "Not enough credits"
-    hint = "Top up the account's credits, then try again."
+    """406: not enough credits for this request."""
 
 
 class UnsupportedContentTypeError(NotAcceptableError):
-    title = "Unsupported content type"
-    hint = "Send the body as JSON with Content-Type: application/json."
+    """406: the body was not sent as ``application/json``."""
+
+
+class SpendLimitError(NotAcceptableError):
+    """406: a team spend limit is used up."""
+
+
+class ModelRetiredError(APIStatusError):
+    """410: the model is retired; never retried."""
 
 
 class UnprocessableEntityError(APIStatusError):
-    title = "Invalid or missing parameters"
-    hint = "Check the parameters named in the message."
+    """422: invalid or missing parameters."""
 
 
 class RateLimitError(APIStatusError):
-    title = "Rate limited"
-    hint = "Wait for the rate limit to reset, or lower the request rate."
+    """429: too many requests; :attr:`retry_after` says how long to wait."""
 
     @property
     def retry_after(self) -> float | None:
@@ -210,87 +266,148 @@ class RateLimitError(APIStatusError):
     @property
     def reset_at(self) -> datetime | None:
         """When the rate limit resets (UTC), from ``x-rate-limit-reset-at-utc``."""
-        return parse_datetime(self.headers.get(_contract.HEADER_RATE_LIMIT_RESET))
+        return parse_datetime(self.headers.get(contract.HEADER_RATE_LIMIT_RESET))
 
 
 class ServerError(APIStatusError):
-    title = "Server error"
-    hint = "The service failed; try again shortly."
+    """Any 5xx: the service failed."""
 
 
 class InternalServerError(ServerError):
-    title = "Internal server error"
-    hint = ServerError.hint
+    """500."""
 
 
 class BadGatewayError(ServerError):
-    title = "Bad gateway"
-    hint = "The service is temporarily unavailable; try again shortly."
+    """502."""
 
 
 class ServiceUnavailableError(ServerError):
-    title = "Service unavailable"
-    hint = BadGatewayError.hint
+    """503."""
 
 
 class GatewayTimeoutError(ServerError):
-    title = "Gateway timeout"
-    hint = "The model may be cold-starting; try again in a minute."
+    """504: often a cold start."""
 
 
-#: The one table from HTTP status to error class (406 is split further by its message).
-STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    405: MethodNotAllowedError,
-    406: NotAcceptableError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
-    500: InternalServerError,
-    502: BadGatewayError,
-    503: ServiceUnavailableError,
-    504: GatewayTimeoutError,
-}
+def _classes() -> dict[str, type[APIStatusError]]:
+    found: dict[str, type[APIStatusError]] = {}
+    pending: list[type[APIStatusError]] = [APIStatusError]
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+_CLASSES: Final = _classes()
+
+
+def error_class(rule: StatusRule) -> type[APIStatusError]:
+    """The class a row of the status table names."""
+    return _CLASSES[rule.error]
+
+
+def _class_rule(cls: type[APIStatusError]) -> StatusRule:
+    """The rule of ``cls`` (or of its nearest ancestor that has one)."""
+    for base in cls.__mro__:
+        for rule in contract.STATUS_TABLE:
+            if rule.error == base.__name__:
+                return rule
+    raise LookupError(cls)  # pragma: no cover - APIStatusError has a row
+
+
+def _common_base(classes: list[type[APIStatusError]]) -> type[APIStatusError]:
+    first = classes[0]
+    return next(c for c in first.__mro__ if all(issubclass(o, c) for o in classes))
+
+
+def _status_errors() -> dict[int, type[APIStatusError]]:
+    by_status: dict[int, list[type[APIStatusError]]] = {}
+    for rule in contract.STATUS_TABLE:
+        if rule.status is not None:
+            by_status.setdefault(rule.status, []).append(error_class(rule))
+    return {status: _common_base(classes) for status, classes in sorted(by_status.items())}
+
+
+#: The one table from HTTP status to error class, derived from the contract's status table
+#: (406 is split further by its message, into the classes of its rules).
+STATUS_ERRORS: Final[Mapping[int, type[APIStatusError]]] = _status_errors()
 
 
 def parse_error_message(body: bytes, content_type: str = "") -> str:
-    """The human message of an error body: ``{"error": ...}`` when JSON, else plain text."""
+    """The human message of an error body: ``{"error": ...}`` when JSON, else plain text.
+
+    An auth error's ``{"error": "<code>", "error_description": "<message>"}`` gives the
+    description.
+    """
+    return _error_fields(body, content_type)[0]
+
+
+def _error_fields(body: bytes, content_type: str) -> tuple[str, str]:
+    """``(message, code)``: the code is the ``error`` of an auth-style body, else ``""``."""
     text = body.decode("utf-8", errors="replace").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        for key in (_contract.ERROR_BODY_KEY, "message", "detail"):
+    data = _json_object(text)
+    if data is not None:
+        error, description = (
+            data.get(contract.ERROR_BODY_KEY),
+            data.get(contract.ERROR_DESCRIPTION_KEY),
+        )
+        if isinstance(description, str) and description.strip():
+            code = error.strip() if isinstance(error, str) else ""
+            return _shorten(description.strip()), code
+        for key in (contract.ERROR_BODY_KEY, "message", "detail"):
             value = data.get(key)
             if isinstance(value, str) and value.strip():
-                return _shorten(value.strip())
+                return _shorten(value.strip()), ""
     if "html" in content_type.lower() or text.lstrip().startswith("<"):
         text = _strip_html(text)
-    return _shorten(text) or "(empty response body)"
+    return _shorten(text) or "(empty response body)", ""
+
+
+def _json_object(text: str) -> dict[str, object] | None:
+    if not text.startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def error_for_status(
     status_code: int, body: bytes, headers: Mapping[str, str] | None = None
 ) -> APIStatusError:
-    """Build the error for an HTTP error response, using :data:`STATUS_ERRORS`."""
+    """Build the error for an HTTP error response from the contract's status table.
+
+    The status's rules are told apart by their markers in the message; a status no row names
+    becomes :class:`ServerError` (5xx) or :class:`APIStatusError`.
+    """
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
-    message = parse_error_message(body, lowered.get("content-type", ""))
-    cls = STATUS_ERRORS.get(status_code)
-    if cls is None:
-        cls = ServerError if 500 <= status_code <= 599 else APIStatusError
-    elif cls is NotAcceptableError:
-        cls = _classify_406(message)
-    return cls(message, status_code=status_code, body=body, headers=lowered)
+    message, code = _error_fields(body, lowered.get("content-type", ""))
+    if 300 <= status_code <= 399:
+        message = _redirect_message(lowered.get("location"))
+    rule = _match(status_code, f"{code} {message}".lower())
+    return error_class(rule)(
+        message, status_code=status_code, body=body, headers=lowered, rule=rule
+    )
 
 
-def _classify_406(message: str) -> type[NotAcceptableError]:
-    lowered = message.lower()
-    if any(marker in lowered for marker in _contract.CONTENT_TYPE_MARKERS):
-        return UnsupportedContentTypeError
-    return InsufficientCreditsError
+def _match(status_code: int, text: str) -> StatusRule:
+    rules = contract.rules_for_status(status_code)
+    if not rules:
+        return _class_rule(ServerError if 500 <= status_code <= 599 else APIStatusError)
+    for rule in rules[1:]:
+        if any(marker in text for marker in rule.markers):
+            return rule
+    return rules[0]
+
+
+def _redirect_message(location: str | None) -> str:
+    where = f" to {location}" if location else ""
+    return (
+        f"The server redirected{where}; realdream does not follow redirects (the API key would "
+        "travel with them): check the base URL"
+    )
 
 
 def _strip_html(text: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-from realdream import _contract
+from realdream import contract
 
 __all__ = ["parse_datetime", "parse_float", "parse_reset_at", "parse_retry_after", "server_wait"]
 
@@ -68,8 +68,8 @@ def server_wait(headers: Mapping[str, str], now: datetime | None = None) -> floa
     ``headers`` must answer lowercase names (a lowercased dict, or ``httpx.Headers``).
     """
     waits = [
-        parse_retry_after(headers.get(_contract.HEADER_RETRY_AFTER), now),
-        parse_reset_at(headers.get(_contract.HEADER_RATE_LIMIT_RESET), now),
+        parse_retry_after(headers.get(contract.HEADER_RETRY_AFTER), now),
+        parse_reset_at(headers.get(contract.HEADER_RATE_LIMIT_RESET), now),
     ]
     known = [wait for wait in waits if wait is not None]
     return max(known) if known else None

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, PngImagePlugin
 
-from realdream import _contract
+from realdream import contract
 
 if TYPE_CHECKING:
     from realdream._params import GenerationRequest
@@ -47,7 +47,7 @@ FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 def format_parameters(
-    request: GenerationRequest, *, index: int = 0, model: str = _contract.MODEL_NAME
+    request: GenerationRequest, *, index: int = 0, model: str = contract.MODEL_NAME
 ) -> str:
     """The AUTOMATIC1111 ``parameters`` text for sample ``index`` of ``request``."""
     pairs = [

@@ -1,8 +1,10 @@
-"""The request contract: parameter names, bounds, defaults, scheduler names, validation.
+"""Request validation: :class:`GenerationRequest`, from the bounds in :mod:`realdream.contract`.
 
-:class:`GenerationRequest` is the single source of truth. The client validates with it before
-a credit is spent, the mock server validates with it (its 400 message is this module's
-:class:`~realdream.ValidationError` text), and the demo and CLI read their bounds from it.
+The client validates with it before a credit is spent, the mock server validates with it (its
+400 message is this module's :class:`~realdream.ValidationError` text), and the demo and CLI
+read their bounds from the contract. Every way in (the constructor, :meth:`~GenerationRequest.
+create`, ``model_validate``, :meth:`~GenerationRequest.from_json`) raises the same
+:class:`~realdream.ValidationError`, naming the field, the value and the rule.
 """
 
 from __future__ import annotations
@@ -12,94 +14,43 @@ import json
 import math
 import secrets
 from collections.abc import Mapping
-from typing import Any, Final, Literal, NamedTuple, get_args
+from typing import Any, Final
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from realdream._errors import ValidationError
+from realdream.contract import (
+    CONFIRMED_SCHEDULERS,
+    DEFAULT_NEGATIVE_PROMPT,
+    DEFAULT_SCHEDULER,
+    LIMITS,
+    PROMPT_MAX_LENGTH,
+    RANDOM_SEED,
+    SCHEDULERS,
+    SIZE_MULTIPLE,
+    Limit,
+    Scheduler,
+)
 
 __all__ = [
     "CONFIRMED_SCHEDULERS",
     "DEFAULT_NEGATIVE_PROMPT",
     "DEFAULT_SCHEDULER",
     "LIMITS",
+    "MAX_JSON_DEPTH",
     "PROMPT_MAX_LENGTH",
     "SCHEDULERS",
     "SIZE_MULTIPLE",
     "GenerationRequest",
     "Limit",
     "Scheduler",
+    "parse_json_object",
 ]
 
-#: Every scheduler name we accept: the AUTOMATIC1111 sampler list (see the README's
-#: "Contract notes"; the vendor's page lists 11 of its "29" and names them in this style).
-Scheduler = Literal[
-    "DPM++ SDE",
-    "DPM++ SDE Karras",
-    "DPM++ 2M Karras",
-    "DPM++ 2M SDE Karras",
-    "DPM++ 2M SDE Heun Karras",
-    "DPM++ 3M SDE Karras",
-    "LMS Karras",
-    "DPM2 Karras",
-    "DPM2 a Karras",
-    "DPM++ 2S a Karras",
-    "DPM++ 2M SDE Exponential",
-    "DPM++ 2M SDE Heun Exponential",
-    "DPM++ 3M SDE Exponential",
-    "Euler a",
-    "Euler",
-    "LMS",
-    "Heun",
-    "DPM2",
-    "DPM2 a",
-    "DPM++ 2S a",
-    "DPM++ 2M",
-    "DPM++ 2M SDE",
-    "DPM++ 2M SDE Heun",
-    "DPM++ 3M SDE",
-    "DPM fast",
-    "DPM adaptive",
-    "Restart",
-    "DDIM",
-    "PLMS",
-    "UniPC",
-]
-SCHEDULERS: Final[tuple[Scheduler, ...]] = get_args(Scheduler)
-#: The names the vendor's page shows (VERIFIED); the rest are our inference (CHOSEN).
-CONFIRMED_SCHEDULERS: Final[frozenset[Scheduler]] = frozenset(SCHEDULERS[:11])
-DEFAULT_SCHEDULER: Final[Scheduler] = "DPM++ SDE"
+#: How deeply a request body may nest (a request is one flat object; deeper is an attack).
+MAX_JSON_DEPTH: Final = 32
 
-DEFAULT_NEGATIVE_PROMPT: Final = (
-    "blemishes,(worst quality, low quality, illustration, 3d, 2d, painting, cartoons, sketch),"
-    " open mouth"
-)
-#: CHOSEN: the vendor documents no limit; SDXL reads ~77 tokens, so longer is already waste.
-PROMPT_MAX_LENGTH: Final = 2000
-#: CHOSEN: the page says "can only be 1024", its own sample sends 768x1152.
-SIZE_MULTIPLE: Final = 8
-
-
-class Limit(NamedTuple):
-    """The allowed range and default of a numeric parameter."""
-
-    minimum: float
-    maximum: float
-    default: float
-    step: float = 1
-
-
-#: Bounds and defaults, written once; everything else (model, UI, mock) reads them here.
-LIMITS: Final[Mapping[str, Limit]] = {
-    "samples": Limit(1, 4, 1),
-    "num_inference_steps": Limit(1, 100, 8),
-    "guidance_scale": Limit(1.0, 25.0, 1.2, 0.1),
-    "seed": Limit(-1, 999_999_999_999_999, -1),
-    "img_width": Limit(256, 2048, 1024, SIZE_MULTIPLE),
-    "img_height": Limit(256, 2048, 1024, SIZE_MULTIPLE),
-}
-RANDOM_SEED: Final = -1
 _INT_FIELDS: Final = ("samples", "num_inference_steps", "seed", "img_width", "img_height")
 
 # "Blank" means every character is whitespace by Python's str.isspace(). The class lists those
@@ -120,7 +71,20 @@ def _int_field(name: str, description: str) -> Any:
     )
 
 
-class GenerationRequest(BaseModel):
+class _OurValidationError(type(BaseModel)):  # type: ignore[misc]
+    """Pydantic's metaclass, but calling the class raises realdream's ValidationError.
+
+    (Overriding ``__init__`` would not do: pydantic then routes ``model_validate`` through it.)
+    """
+
+    def __call__(cls, *args: Any, **data: Any) -> Any:
+        try:
+            return super().__call__(*args, **data)
+        except pydantic.ValidationError as exc:
+            raise _translate(exc, data) from None
+
+
+class GenerationRequest(BaseModel, metaclass=_OurValidationError):
     """One call to RealDream Lightning, validated. Immutable; build it with :meth:`create`.
 
     ``model_dump()`` (or :attr:`payload`) is exactly the JSON body the API takes.
@@ -168,29 +132,39 @@ class GenerationRequest(BaseModel):
         return value
 
     @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> GenerationRequest:
+        """Validate ``obj``; raises :class:`~realdream.ValidationError`, as every way in does."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise _translate(exc, obj if isinstance(obj, Mapping) else {}) from None
+
+    @classmethod
+    def model_validate_json(
+        cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any
+    ) -> GenerationRequest:
+        """Validate a JSON document (see :meth:`from_json`, which also refuses duplicate keys)."""
+        return cls.from_json(bytes(json_data) if isinstance(json_data, bytearray) else json_data)
+
+    @classmethod
     def create(cls, data: Mapping[str, Any] | None = None, /, **params: Any) -> GenerationRequest:
         """Validate ``data`` and ``params`` (merged) into a request.
 
         Raises :class:`~realdream.ValidationError` naming every bad field, its value and what
         is allowed.
         """
-        merged = {**(data or {}), **params}
-        try:
-            return cls.model_validate(merged)
-        except pydantic.ValidationError as exc:
-            raise _translate(exc, merged) from None
+        return cls.model_validate({**(data or {}), **params})
 
     @classmethod
-    def from_json(cls, body: bytes | str) -> GenerationRequest:
-        """Validate a raw JSON body, as the mock server receives it."""
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise ValidationError([("body", f"body: is not valid JSON ({exc})")]) from None
-        if not isinstance(data, dict):
-            kind = type(data).__name__
-            raise ValidationError([("body", f"body: must be a JSON object, not {kind}")])
-        return cls.create(data)
+    def from_json(
+        cls, body: bytes | str, defaults: Mapping[str, Any] | None = None
+    ) -> GenerationRequest:
+        """Validate a raw JSON body (its keys over ``defaults``), as the mock server receives it.
+
+        The body must be one JSON object without duplicate keys; anything else is a
+        :class:`~realdream.ValidationError` on ``body`` (or on the duplicated field).
+        """
+        return cls.create(defaults or {}, **parse_json_object(body))
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
@@ -232,6 +206,75 @@ class GenerationRequest(BaseModel):
 
 
 _FIELD_NAMES: Final = tuple(GenerationRequest.model_fields)
+
+
+def parse_json_object(text: bytes | str) -> dict[str, Any]:
+    """One JSON object, strictly: no duplicate keys, no deep nesting, no giant numbers.
+
+    Raises :class:`~realdream.ValidationError` on ``body`` (or on a duplicated field) with a
+    one-line reason; it never lets a ``RecursionError`` or a number-conversion error escape.
+    """
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_int=_parse_int)
+    except _DuplicateKeyError as exc:
+        field = exc.args[0]
+        message = f"{field}: is given twice; give each parameter once"
+        raise ValidationError([(field, message)]) from None
+    except RecursionError:
+        raise _body_error(f"nests deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:
+        raise _body_error(f"is not valid JSON ({_first_line(exc)})") from None
+    if not isinstance(data, dict):
+        raise _body_error(f"must be a JSON object, not {_json_kind(data)}")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise _body_error(f"nests deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _DuplicateKeyError(key)
+        data[key] = value
+    return data
+
+
+#: Digits a JSON integer may have: far beyond any bound, far below Python's conversion limit.
+_MAX_INT_DIGITS: Final = 64
+
+
+def _parse_int(text: str) -> int:
+    """An integer; one too long for any bound is clamped (and still refused by its bound)."""
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        huge: int = 10**_MAX_INT_DIGITS
+        return -huge if text.startswith("-") else huge
+    return int(text)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def _body_error(reason: str) -> ValidationError:
+    return ValidationError([("body", f"body: {reason}")])
+
+
+def _json_kind(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _translate(exc: pydantic.ValidationError, data: Mapping[str, Any]) -> ValidationError:
@@ -303,5 +346,10 @@ def _suggest(word: str, choices: tuple[str, ...]) -> str:
 
 
 def _show(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"<an integer of more than {_MAX_INT_DIGITS // 2} digits>"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # e.g. a deeply nested value
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from realdream import _contract
+from realdream import contract
 from realdream._errors import InvalidResponseError
 from realdream._headers import parse_float
 from realdream._metadata import encode_image, format_parameters, write_atomic
@@ -111,20 +111,27 @@ class GenerationResult:
         *,
         elapsed: float,
         retries: int = 0,
+        status_code: int = 200,
     ) -> GenerationResult:
-        """Parse a 200 response once into a result. ``headers`` must have lowercase names."""
-        request = _with_server_seed(request, headers.get(_contract.HEADER_SEED))
-        blobs = parse_images(body, headers.get("content-type", ""), status_code=200)
-        images = tuple(_image(blob, request, i) for i, blob in enumerate(blobs))
-        cost = parse_float(headers.get(_contract.HEADER_COST))
+        """Parse a 2xx response once into a result. ``headers`` must have lowercase names.
+
+        An unreadable body raises :class:`~realdream.InvalidResponseError`, which keeps the raw
+        body and the headers (after a 200 it was billed: see ``billed``).
+        """
+        request = _with_server_seed(request, headers.get(contract.HEADER_SEED))
+        blobs = parse_images(body, headers, status_code=status_code)
+        images = tuple(
+            _image(blob, request, i, headers, status_code) for i, blob in enumerate(blobs)
+        )
+        cost = parse_float(headers.get(contract.HEADER_COST))
         return cls(
             images=images,
             request=request,
             elapsed=elapsed,
-            remaining_credits=parse_float(headers.get(_contract.HEADER_REMAINING_CREDITS)),
-            request_id=headers.get(_contract.HEADER_REQUEST_ID),
-            cost=cost if cost is not None else len(images) * _contract.COST_PER_IMAGE_USD,
-            generation_time=parse_float(headers.get(_contract.HEADER_GENERATION_TIME)),
+            remaining_credits=parse_float(headers.get(contract.HEADER_REMAINING_CREDITS)),
+            request_id=headers.get(contract.HEADER_REQUEST_ID),
+            cost=cost if cost is not None else len(images) * contract.COST_PER_IMAGE_USD,
+            generation_time=parse_float(headers.get(contract.HEADER_GENERATION_TIME)),
             retries=retries,
         )
 
@@ -148,22 +155,27 @@ def sniff_mime_type(data: bytes) -> str | None:
     return None
 
 
-def parse_images(body: bytes, content_type: str = "", *, status_code: int = 200) -> list[bytes]:
+def parse_images(
+    body: bytes, headers: Mapping[str, str] | str = "", *, status_code: int = 200
+) -> list[bytes]:
     """Every encoded image in a success body: raw image bytes, or any base64 JSON shape.
 
     JSON shapes accepted: ``{"image": "<b64>"}``, ``{"image": ["<b64>", ...]}`` and
     ``{"images": ["<b64>", ...]}``, each string optionally a ``data:image/...;base64,`` URL.
+    ``headers`` are the response's (lower-case names), or just its content type.
     """
+    if isinstance(headers, str):
+        headers = {"content-type": headers} if headers else {}
     if sniff_mime_type(body) is not None:
         return [body]
     try:
         data = json.loads(body)
-    except ValueError:
-        raise _invalid(body, content_type, status_code, "is neither an image nor JSON") from None
+    except (ValueError, RecursionError):
+        raise _invalid(body, headers, status_code, "is neither an image nor JSON") from None
     encoded = _base64_strings(data)
     if not encoded:
-        raise _invalid(body, content_type, status_code, "is JSON without an image or images")
-    return [_decode_base64(item, body, status_code) for item in encoded]
+        raise _invalid(body, headers, status_code, "is JSON without an image or images")
+    return [_decode_base64(item, body, headers, status_code) for item in encoded]
 
 
 def _base64_strings(data: Any) -> list[str]:
@@ -177,20 +189,28 @@ def _base64_strings(data: Any) -> list[str]:
     return []
 
 
-def _decode_base64(text: str, body: bytes, status_code: int) -> bytes:
+def _decode_base64(text: str, body: bytes, headers: Mapping[str, str], status_code: int) -> bytes:
     if text.startswith(_DATA_URL_PREFIX):
         text = text.partition(",")[2]
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise _invalid(body, "", status_code, "holds a string that is not valid base64") from None
+        what = "holds a string that is not valid base64"
+        raise _invalid(body, headers, status_code, what) from None
 
 
-def _image(blob: bytes, request: GenerationRequest, index: int) -> GeneratedImage:
+def _image(
+    blob: bytes,
+    request: GenerationRequest,
+    index: int,
+    headers: Mapping[str, str],
+    status_code: int,
+) -> GeneratedImage:
     mime = sniff_mime_type(blob)
     size = image_size(blob, mime) if mime else None
     if mime is None or size is None:
-        raise _invalid(blob, "", 200, f"image {index} is not a readable JPEG, PNG or WebP image")
+        what = f"image {index} is not a readable JPEG, PNG or WebP image"
+        raise _invalid(blob, headers, status_code, what)
     return GeneratedImage(blob, mime, size[0], size[1], request, index)
 
 
@@ -257,10 +277,13 @@ def _with_server_seed(request: GenerationRequest, header: str | None) -> Generat
     return request.model_copy(update={"seed": int(seed)})
 
 
-def _invalid(body: bytes, content_type: str, status_code: int, what: str) -> InvalidResponseError:
-    headers = {"content-type": content_type} if content_type else {}
+def _invalid(
+    body: bytes, headers: Mapping[str, str], status_code: int, what: str
+) -> InvalidResponseError:
+    billed = status_code in contract.BILLED_STATUSES
+    note = " It was billed: the raw body and request id are kept on this error." if billed else ""
     return InvalidResponseError(
-        f"The server answered {status_code} but the body ({len(body)} bytes) {what}.",
+        f"The server answered {status_code} but the body ({len(body)} bytes) {what}.{note}",
         status_code=status_code,
         body=body,
         headers=headers,

@@ -19,6 +19,7 @@ from realdream._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    InvalidResponseError,
     RateLimitError,
     error_for_status,
 )
@@ -29,7 +30,7 @@ __all__ = [
     "INITIAL_BACKOFF",
     "MAX_BACKOFF",
     "MAX_RETRY_WAIT",
-    "RETRYABLE_STATUSES",
+    "REDACTED",
     "RetryPolicy",
     "RetryState",
     "backoff_ceiling",
@@ -44,7 +45,6 @@ INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 #: A server that asks for a longer wait than this gets a RateLimitError at once, not a sleep.
 MAX_RETRY_WAIT = 60.0
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: What an API key echoed back by a server is replaced with in errors.
 REDACTED = "<api key>"
 
@@ -77,13 +77,17 @@ class RetryPolicy:
         if self.deadline is not None and not self.deadline > 0:
             raise ValueError(f"deadline={self.deadline!r}: must be a number of seconds > 0")
 
+    def backoff_ceiling(self, attempt: int) -> float:
+        """The exponential back-off bound for ``attempt`` (from 0): min(max, initial * 2**n)."""
+        return min(self.max_backoff, self.initial_backoff * 2.0 ** min(attempt, 30))
+
 
 DEFAULT_POLICY = RetryPolicy()
 
 
 def backoff_ceiling(attempt: int, policy: RetryPolicy = DEFAULT_POLICY) -> float:
     """The exponential back-off bound for ``attempt``: min(max, initial * 2**attempt)."""
-    return min(policy.max_backoff, policy.initial_backoff * 2.0 ** min(attempt, 30))
+    return policy.backoff_ceiling(attempt)
 
 
 def backoff_delay(attempt: int, policy: RetryPolicy, rand: Callable[[], float]) -> float:
@@ -129,13 +133,31 @@ class RetryState:
 
     def after_response(self, response: httpx.Response) -> float | None:
         """``None`` for a success; the delay before the next attempt; or raise the error."""
-        if response.status_code < 400:
+        if response.status_code < 300:
             return None
         body = response.content
         if self._secret:
             body = body.replace(self._secret.encode(), REDACTED.encode())
         error = error_for_status(response.status_code, body, response.headers)
-        return self._delay_or_raise(error, response.status_code in RETRYABLE_STATUSES)
+        return self._delay_or_raise(error, error.retryable)
+
+    def after_unreadable(self, response: httpx.Response, exc: httpx.HTTPError) -> float:
+        """The status arrived but the body could not be read (dropped, or a bad encoding).
+
+        After a 2xx nothing is retried: a 200 is billed whatever its body, so this raises an
+        :class:`InvalidResponseError` that says so. An error status follows its class's rule.
+        """
+        status = response.status_code
+        if status < 300:
+            detail = f"{type(exc).__name__}: {self._redact(str(exc)) or 'no detail'}"
+            error = InvalidResponseError(
+                f"The server answered {status} but its body could not be read ({detail}).",
+                status_code=status,
+                headers=response.headers,
+            )
+            return self._delay_or_raise(error, False, cause=exc)
+        error_status = error_for_status(status, b"", response.headers)
+        return self._delay_or_raise(error_status, error_status.retryable, cause=exc)
 
     def after_exception(self, exc: httpx.HTTPError) -> float:
         """The delay before the next attempt after a transport failure, or raise our error."""
@@ -148,9 +170,12 @@ class RetryState:
     def _delay_or_raise(
         self, error: Exception, retryable: bool, cause: BaseException | None = None
     ) -> float:
-        # A cause whose text carries the key is dropped: tracebacks print the chain.
+        # A cause whose text carries the key is dropped: tracebacks print the chain. The key in
+        # the cause's request headers is masked too: structured loggers walk the chain.
         if cause is not None and self._secret and self._secret in str(cause):
             cause = None
+        if isinstance(cause, httpx.HTTPError):
+            _mask_key(cause, self._secret)
         if not retryable or self.retries >= self.policy.max_retries:
             raise error from cause
         delay = self._delay(error)
@@ -199,6 +224,16 @@ class RetryState:
         return APIConnectionError(
             f"Could not reach the server ({kind}: {detail}).", maybe_billed=maybe_billed
         )
+
+
+def _mask_key(exc: httpx.HTTPError, secret: str) -> None:
+    try:
+        request = exc.request
+    except RuntimeError:  # no request attached
+        return
+    for name, value in request.headers.items():
+        if secret and secret in value:
+            request.headers[name] = value.replace(secret, REDACTED)
 
 
 def _describe(error: Exception) -> str:

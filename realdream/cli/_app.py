@@ -31,13 +31,13 @@ from realdream import (
     GenerationRequest,
     GenerationResult,
     RealDreamError,
+    RetryPolicy,
     ValidationError,
     __version__,
+    contract,
     parse_parameters,
     read_parameters,
 )
-from realdream._contract import COST_PER_IMAGE_USD
-from realdream._retry import DEFAULT_MAX_RETRIES
 from realdream.cli._batchfile import BatchFileError, BatchItem, read_batch
 from realdream.cli._engine import (
     BatchOptions,
@@ -172,7 +172,7 @@ def generate(
     api_key: ApiKey = None,
     retries: Annotated[
         int, typer.Option(min=0, help="Retries after a 429, a 5xx or a failed connection.")
-    ] = DEFAULT_MAX_RETRIES,
+    ] = RetryPolicy().max_retries,
 ) -> None:
     """Generate images for PROMPT and save them with their parameters embedded."""
     params = request_params(
@@ -191,7 +191,7 @@ def generate(
         _print_dry_run(request)
         return
     _check_out_dir(out)  # before paying: a bad --out must not cost an image
-    with Client(api_key, base_url=base_url, max_retries=retries) as client:
+    with Client(api_key, base_url=base_url, retry=RetryPolicy(max_retries=retries)) as client:
         result = client.generate(request)
     try:
         for path in _save_result(result, out, image_format.suffix):
@@ -228,8 +228,9 @@ def _print_dry_run(request: GenerationRequest) -> None:
     typer.echo(sent.to_json().decode())
     images = sent.samples
     typer.echo(
-        f"Estimated cost: ${images * COST_PER_IMAGE_USD:.4f} "
-        f"({images} image{'s' * (images != 1)} at ${COST_PER_IMAGE_USD}). Nothing was sent.",
+        f"Estimated cost: ${contract.cost(images):.4f} "
+        f"({images} image{'s' * (images != 1)} at ${contract.COST_PER_IMAGE_USD}). "
+        "Nothing was sent.",
         err=True,
     )
     if request.is_random_seed:
@@ -399,7 +400,8 @@ def _check_budget(pending: Sequence[BatchItem], estimate: float, max_cost: float
         return
     images = sum(item.request.samples for item in pending)
     raise CLIError(
-        f"error: the {len(pending)} items to send ({images} images at ${COST_PER_IMAGE_USD}) "
+        f"error: the {len(pending)} items to send "
+        f"({images} images at ${contract.COST_PER_IMAGE_USD}) "
         f"would cost about ${estimate:.4f}, over --max-cost ${max_cost:.4f}; nothing was sent"
     )
 

@@ -17,8 +17,7 @@ from http import HTTPStatus
 
 import httpx
 
-from realdream._headers import server_wait
-from realdream._retry import MAX_RETRY_WAIT, backoff_ceiling
+from realdream import MAX_RETRY_WAIT, RetryPolicy, server_wait
 
 __all__ = ["BackoffGate", "GatedTransport"]
 
@@ -34,6 +33,7 @@ class BackoffGate:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.max_wait = max_wait
+        self._policy = RetryPolicy(max_wait=max_wait)
         self.closures = 0
         self._clock = clock
         self._sleep = sleep
@@ -54,7 +54,7 @@ class BackoffGate:
         """Close the gate after a 429; return how long it stays closed from now."""
         self._strikes += 1
         if not retry_after:  # none named, or a reset already past (clocks differ): back off
-            retry_after = backoff_ceiling(self._strikes - 1)
+            retry_after = self._policy.backoff_ceiling(self._strikes - 1)
         delay = min(max(retry_after, 0.0), self.max_wait)
         self._open_at = max(self._open_at, self._clock() + delay)
         self.closures += 1

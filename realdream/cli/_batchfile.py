@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from realdream import GenerationRequest, ValidationError
-from realdream._contract import COST_PER_IMAGE_USD
+from realdream import GenerationRequest, ValidationError, contract
 
 __all__ = ["BatchFileError", "BatchItem", "item_key", "parse_batch", "read_batch"]
 
@@ -45,7 +44,7 @@ class BatchItem:
 
     @property
     def estimated_cost(self) -> float:
-        return self.request.samples * COST_PER_IMAGE_USD
+        return contract.cost(self.request.samples)
 
 
 def item_key(request: GenerationRequest, occurrence: int) -> str:

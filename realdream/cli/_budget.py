@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from realdream._contract import COST_PER_IMAGE_USD
+from realdream import contract
 
 __all__ = ["Budget"]
 
@@ -20,7 +20,9 @@ class Budget:
     so a server dearer than the contract says cannot walk the spend past the limit.
     """
 
-    def __init__(self, limit: float | None = None, unit_cost: float = COST_PER_IMAGE_USD) -> None:
+    def __init__(
+        self, limit: float | None = None, unit_cost: float = contract.COST_PER_IMAGE_USD
+    ) -> None:
         self.limit = limit
         self.unit_cost = unit_cost
         self.spent = 0.0
@@ -28,7 +30,7 @@ class Budget:
 
     def estimate(self, images: int) -> float:
         """What ``images`` more images are expected to cost."""
-        return images * self.unit_cost
+        return contract.cost(images, self.unit_cost)
 
     def allows(self, amount: float) -> bool:
         """Whether ``amount`` more fits in the limit."""

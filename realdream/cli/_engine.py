@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 import httpx
 
-from realdream import AsyncClient, GenerationResult, RealDreamError
+from realdream import AsyncClient, GenerationResult, RealDreamError, RetryPolicy
 from realdream.cli._backoff import BackoffGate, GatedTransport
 from realdream.cli._batchfile import BatchItem
 from realdream.cli._budget import Budget
@@ -148,6 +148,7 @@ def batch_client(
     max_retries: int = 4,
     transport: httpx.AsyncBaseTransport | None = None,
     gate: BackoffGate | None = None,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> AsyncClient:
     """An :class:`AsyncClient` whose requests all wait at one shared :class:`BackoffGate`
     (``gate``, or a new one on the real clock)."""
@@ -157,8 +158,10 @@ def batch_client(
     return AsyncClient(
         api_key,
         base_url=base_url,
-        max_retries=max_retries,
+        retry=RetryPolicy(max_retries=max_retries),
         transport=GatedTransport(inner, gate or BackoffGate()),
+        max_in_flight=concurrency,
+        sleep=sleep,
     )
 
 

@@ -10,7 +10,8 @@ Fixtures:
     A fresh in-process :class:`mocks.MockService` (latency 0, $10 of credits). Force a status
     with ``realdream_mock.script([...])`` or inspect ``realdream_mock.balance``.
 ``realdream_client``
-    A :class:`realdream.Client` wired to ``realdream_mock`` without sockets.
+    A :class:`realdream.Client` wired to ``realdream_mock`` without sockets. Retries never
+    really wait: their waits are recorded in ``realdream_sleeps``.
 ``realdream_async_client``
     The :class:`realdream.AsyncClient` twin, over an in-process ASGI transport.
 ``realdream_server``
@@ -23,7 +24,7 @@ Override ``realdream_mock_config`` to change latency, credits, rate limits or fa
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -49,22 +50,25 @@ def realdream_mock(realdream_mock_config: mocks.MockConfig) -> mocks.MockService
 
 
 @pytest.fixture
-def realdream_client(realdream_mock: mocks.MockService) -> Iterator[realdream.Client]:
+def realdream_client(
+    realdream_mock: mocks.MockService, realdream_sleeps: list[float]
+) -> Iterator[realdream.Client]:
     """A sync client talking to ``realdream_mock`` in-process (no sockets)."""
     import mocks
     import realdream
 
-    client = realdream.Client(
-        mocks.MOCK_API_KEY, base_url="http://mock", transport=mocks.MockTransport(realdream_mock)
-    )
-    client._sleep = _no_sleep
-    with client:
+    with realdream.Client(
+        mocks.MOCK_API_KEY,
+        base_url="http://mock",
+        transport=mocks.MockTransport(realdream_mock),
+        sleep=realdream_sleeps.append,
+    ) as client:
         yield client
 
 
 @pytest.fixture
 async def realdream_async_client(
-    realdream_mock: mocks.MockService,
+    realdream_mock: mocks.MockService, realdream_sleeps: list[float]
 ) -> AsyncIterator[realdream.AsyncClient]:
     """An async client talking to ``realdream_mock`` through an in-process ASGI transport."""
     import httpx
@@ -73,9 +77,13 @@ async def realdream_async_client(
     import realdream
 
     transport = httpx.ASGITransport(app=mocks.create_app(service=realdream_mock))
-    client = realdream.AsyncClient(mocks.MOCK_API_KEY, base_url="http://mock", transport=transport)
-    client._sleep = _no_async_sleep
-    async with client:
+
+    async def record(seconds: float) -> None:
+        realdream_sleeps.append(seconds)
+
+    async with realdream.AsyncClient(
+        mocks.MOCK_API_KEY, base_url="http://mock", transport=transport, sleep=record
+    ) as client:
         yield client
 
 
@@ -88,9 +96,7 @@ def realdream_server(realdream_mock: mocks.MockService) -> Iterator[mocks.Runnin
         yield running
 
 
-def _no_sleep(seconds: float) -> None:
-    """Retries in tests never really wait."""
-
-
-async def _no_async_sleep(seconds: float, *_: Any) -> None:
-    """Retries in tests never really wait."""
+@pytest.fixture
+def realdream_sleeps() -> list[float]:
+    """The waits the clients' retries asked for, in order; nothing really waits in tests."""
+    return []

@@ -15,12 +15,7 @@ from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
-from realdream._params import (
-    LIMITS,
-    PROMPT_MAX_LENGTH,
-    SCHEDULERS,
-    GenerationRequest,
-)
+from realdream import LIMITS, PROMPT_MAX_LENGTH, SCHEDULERS, GenerationRequest
 
 __all__ = [
     "FIELDS",

@@ -125,9 +125,9 @@ def test_a_rate_limit_holds_back_every_worker_until_the_shared_gate_reopens(
 
     def logged_client(*args: Any, **kwargs: Any) -> AsyncClient:
         transport = SendLog(httpx.AsyncHTTPTransport(), time, events)
-        client = batch_client(*args, transport=transport, gate=LoggingGate(time, events), **kwargs)
-        client._sleep = _no_wait  # the refused request's own retry wait is not the point here
-        return client
+        # The refused request's own retry wait is not the point here: it does not wait.
+        gate = LoggingGate(time, events)
+        return batch_client(*args, transport=transport, gate=gate, sleep=_no_wait, **kwargs)
 
     monkeypatch.setattr(_app, "batch_client", logged_client)
     batch = write_batch(tmp_path / "batch.txt", 6)

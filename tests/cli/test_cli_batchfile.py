@@ -116,7 +116,16 @@ def _numeric_invalid(name: str) -> st.SearchStrategy[tuple[str, Any]]:
         st.text(max_size=5),
         st.booleans(),
         st.none(),
-        *([st.floats(allow_nan=False, allow_infinity=False)] if is_int else []),
+        # A whole float in range counts as that integer (as JSON Schema has it): not bad.
+        *(
+            [
+                st.floats(allow_nan=False, allow_infinity=False).filter(
+                    lambda f: not (f.is_integer() and lim.minimum <= f <= lim.maximum)
+                )
+            ]
+            if is_int
+            else []
+        ),
     )
     return bad.map(lambda value: (name, value))
 

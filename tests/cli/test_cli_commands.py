@@ -194,7 +194,7 @@ def test_an_api_error_is_one_line_exit_1_and_never_shows_the_key(
     ran = cli("generate", "a fox", "-o", tmp_path, "--base-url", mock_server.base_url,
               "--api-key", key)  # fmt: skip
     assert ran.code == 1
-    assert ran.err.startswith("error: Missing or invalid API key (401): ")
+    assert ran.err.startswith("error: Invalid API key (401): ")
     assert_one_line_error(ran.err)
     assert key not in ran.out + ran.err
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import mocks
+import realdream
 from mocks._ledger import to_micros
 from realdream import read_parameters, request_from_parameters
 from realdream.cli._batchfile import BatchItem, parse_batch
@@ -89,8 +90,8 @@ def run_batch(
             concurrency=concurrency,
             max_retries=8,
             transport=mocks.AsyncMockTransport(service),
+            sleep=_no_wait,
         )
-        client._sleep = _no_wait
         options = BatchOptions(out, concurrency, ".png", max_cost, retry_unknown)
         listener = Interrupter(interrupts, service, interrupt_when_reserved)
         with Manifest(out).load() as manifest:
@@ -200,10 +201,8 @@ def test_a_refused_item_fails_alone_and_is_retried_by_a_rerun(tmp_path: Path) ->
     service.script([403])
     items = items_of(3)
     report = run_batch(items, tmp_path, service, concurrency=1)
-    assert [o.error for o in report.failed] == [
-        "Permission denied (403): Forbidden. This API key may not use this model. "
-        "This key may not use this model; check the key's permissions."
-    ]
+    (rule,) = realdream.contract.rules_for_status(403)
+    assert [o.error for o in report.failed] == [f"{rule.title} (403): {rule.message}. {rule.hint}"]
     assert report.exit_code == 1
     again = run_batch(items, tmp_path, service)
     assert (len(again.done), again.exit_code) == (1, 0)

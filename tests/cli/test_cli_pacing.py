@@ -8,11 +8,11 @@ import httpx
 import pytest
 
 import mocks
-from realdream import RETRYABLE_STATUSES
-from realdream._contract import COST_PER_IMAGE_USD
+import realdream
 from realdream._retry import INITIAL_BACKOFF, MAX_BACKOFF
 from realdream.cli._backoff import BackoffGate, GatedTransport
 from realdream.cli._budget import Budget
+from realdream.contract import COST_PER_IMAGE_USD
 from tests.cli._fakes import FakeTime
 
 
@@ -106,4 +106,4 @@ def test_a_429_closes_the_gate_for_every_request() -> None:
 
     assert asyncio.run(scenario()) == [429, 200, 200, 200]
     assert gate.closures == 1
-    assert 429 in RETRYABLE_STATUSES
+    assert realdream.error_for_status(429, b"", {}).retryable

@@ -8,21 +8,21 @@ import pytest
 
 import mocks
 import realdream
-from realdream import _contract
+from realdream import contract
 
 
-@pytest.mark.parametrize("status", _contract.DOCUMENTED_STATUSES)
+@pytest.mark.parametrize("status", contract.DOCUMENTED_STATUSES)
 def test_each_documented_status_raises_its_class_with_the_bodys_message(realdream_mock, status):
     raw = httpx.Client(transport=mocks.MockTransport(realdream_mock), base_url="http://mock")
     forced = {"x-api-key": mocks.MOCK_API_KEY, mocks.FORCE_STATUS_HEADER: str(status)}
-    body = raw.post(_contract.GENERATE_PATH, json={"prompt": "x"}, headers=forced)
+    body = raw.post(contract.GENERATE_PATH, json={"prompt": "x"}, headers=forced)
     expected = realdream.error_for_status(status, body.content, body.headers)
 
     realdream_mock.script([status] * 3)
     client = realdream.Client(
         mocks.MOCK_API_KEY,
         base_url="http://mock",
-        max_retries=0,
+        retry=realdream.RetryPolicy(max_retries=0),
         transport=mocks.MockTransport(realdream_mock),
     )
     with pytest.raises(realdream.APIStatusError) as info:
@@ -39,7 +39,7 @@ def test_429_then_502_then_success_retries_twice_and_debits_once(realdream_clien
     realdream_mock.script([429, 502])
     result = realdream_client.generate("x")
     assert result.retries == 2
-    assert realdream_mock.balance == pytest.approx(start - _contract.COST_PER_IMAGE_USD)
+    assert realdream_mock.balance == pytest.approx(start - contract.COST_PER_IMAGE_USD)
     assert realdream_mock.stats.by_status == {429: 1, 502: 1, 200: 1}
 
 

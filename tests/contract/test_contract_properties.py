@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import mocks
 import realdream
-from realdream import _contract
+from realdream import contract
 from realdream.testing.strategies import invalid_payloads, valid_payloads
 
 _SERVICE = mocks.MockService(mocks.MockConfig(latency=0.0, credits=1e9))
@@ -45,9 +45,7 @@ def test_invalid_requests_are_refused_by_the_client_and_by_the_mock_naming_one_f
         _CLIENT.generate(**case.payload)
     assert _SERVICE.stats.requests == before  # the client sent nothing
 
-    response = _RAW.post(
-        _contract.GENERATE_PATH, content=json.dumps(case.payload), headers=_HEADERS
-    )
+    response = _RAW.post(contract.GENERATE_PATH, content=json.dumps(case.payload), headers=_HEADERS)
     assert response.status_code == 400
     message = response.json()["error"]
     assert message == str(refused.value)

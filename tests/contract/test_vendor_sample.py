@@ -16,14 +16,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from realdream import _contract
+from realdream import contract
 from tests.reference import SAMPLE_CODE as SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pointed_at(code: str, server) -> str:
-    changed = code.replace(_contract.BASE_URL, server.base_url).replace(
+    changed = code.replace(contract.BASE_URL, server.base_url).replace(
         "YOUR_API_KEY", server.api_key
     )
     assert changed.count(server.base_url) == 1

@@ -21,6 +21,4 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def client(server: FakeServer, sleeps: list[float]) -> realdream.Client:
-    made = realdream.Client(KEY, transport=httpx.MockTransport(server))
-    made._sleep = sleeps.append
-    return made
+    return realdream.Client(KEY, transport=httpx.MockTransport(server), sleep=sleeps.append)

@@ -14,7 +14,7 @@ import respx
 from hypothesis import given
 
 import realdream
-from realdream import _contract
+from realdream import contract
 from realdream.testing.strategies import invalid_payloads
 from tests.core.fakes import KEY, FakeServer, encode
 
@@ -27,7 +27,7 @@ def test_generate_sends_the_validated_payload_with_key_and_json_headers(client, 
     result = client.generate("a lighthouse at dusk", img_width=768, img_height=1152, seed=968875)
     (sent,) = server.requests
     assert sent.method == "POST"
-    assert sent.url == _contract.BASE_URL + _contract.GENERATE_PATH
+    assert sent.url == contract.BASE_URL + contract.GENERATE_PATH
     assert sent.headers["x-api-key"] == KEY
     assert sent.headers["content-type"] == "application/json"
     assert json.loads(sent.content) == result.request.payload
@@ -84,7 +84,7 @@ def test_result_reads_credits_request_id_cost_and_time(client, server):
 
 
 def test_without_a_cost_header_the_cost_is_estimated_per_image(client):
-    assert client.generate("x").cost == _contract.COST_PER_IMAGE_USD
+    assert client.generate("x").cost == contract.COST_PER_IMAGE_USD
 
 
 def test_429_then_200_succeeds_after_one_retry_honouring_retry_after(client, server, sleeps):
@@ -121,8 +121,12 @@ def test_refusals_are_never_retried(client, server, sleeps, status):
 
 
 def test_retries_stop_at_max_retries_and_raise_the_last_error(server, sleeps):
-    client = realdream.Client(KEY, max_retries=3, transport=httpx.MockTransport(server))
-    client._sleep = sleeps.append
+    client = realdream.Client(
+        KEY,
+        retry=realdream.RetryPolicy(max_retries=3),
+        transport=httpx.MockTransport(server),
+        sleep=sleeps.append,
+    )
     server.replies = [_error(500), _error(502), _error(503), _error(504), _error(500)]
     with pytest.raises(realdream.GatewayTimeoutError):
         client.generate("x")
@@ -131,7 +135,9 @@ def test_retries_stop_at_max_retries_and_raise_the_last_error(server, sleeps):
 
 
 def test_max_retries_zero_sends_once(server, sleeps):
-    client = realdream.Client(KEY, max_retries=0, transport=httpx.MockTransport(server))
+    client = realdream.Client(
+        KEY, retry=realdream.RetryPolicy(max_retries=0), transport=httpx.MockTransport(server)
+    )
     server.replies = [_error(502)]
     with pytest.raises(realdream.BadGatewayError):
         client.generate("x")
@@ -152,8 +158,12 @@ def test_a_read_timeout_is_not_retried_by_default(client, server):
 
 
 def test_a_read_timeout_is_retried_when_opted_in(server, sleeps):
-    client = realdream.Client(KEY, retry_read_errors=True, transport=httpx.MockTransport(server))
-    client._sleep = sleeps.append
+    client = realdream.Client(
+        KEY,
+        retry=realdream.RetryPolicy(retry_read_errors=True),
+        transport=httpx.MockTransport(server),
+        sleep=sleeps.append,
+    )
     server.replies = [httpx.ReadTimeout("late")]
     assert client.generate("x").retries == 1
 
@@ -171,7 +181,7 @@ _NETWORK_CLIENT = realdream.Client(KEY)  # a real transport; respx intercepts it
 @given(invalid_payloads())
 def test_an_invalid_request_never_reaches_the_network(case):
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
-        route = router.post(url__startswith=_contract.BASE_URL).respond(200)
+        route = router.post(url__startswith=contract.BASE_URL).respond(200)
         with pytest.raises(realdream.ValidationError):
             _NETWORK_CLIENT.generate(**case.payload)
         assert route.call_count == 0
@@ -180,7 +190,7 @@ def test_an_invalid_request_never_reaches_the_network(case):
 def test_respx_does_intercept_the_shared_client():
     """Guards the test above: a valid request through the same client reaches respx."""
     with respx.mock(assert_all_mocked=True) as router:
-        route = router.post(url__startswith=_contract.BASE_URL).respond(200, content=encode("PNG"))
+        route = router.post(url__startswith=contract.BASE_URL).respond(200, content=encode("PNG"))
         _NETWORK_CLIENT.generate("x")
         assert route.call_count == 1
 
@@ -195,7 +205,7 @@ def test_the_key_and_base_url_fall_back_to_the_environment(monkeypatch, server):
     monkeypatch.setenv("REALDREAM_BASE_URL", "http://localhost:9/")
     client = realdream.Client(transport=httpx.MockTransport(server))
     client.generate("x")
-    assert server.requests[0].url == "http://localhost:9" + _contract.GENERATE_PATH
+    assert server.requests[0].url == "http://localhost:9" + contract.GENERATE_PATH
     assert server.requests[0].headers["x-api-key"] == KEY
 
 
@@ -209,13 +219,17 @@ def test_credits_reads_the_balance(server):
     server.default = lambda r: httpx.Response(200, json={"credits": 4.5, "free-credits": 1})
     client = realdream.Client(KEY, transport=httpx.MockTransport(server))
     assert client.credits() == realdream.Credits(4.5, 1.0)
-    assert server.requests[0].url.path == _contract.CREDITS_PATH
+    assert server.requests[0].url.path == contract.CREDITS_PATH
     assert server.requests[0].method == "GET"
 
 
 def test_the_deadline_bounds_all_attempts(server):
-    client = realdream.Client(KEY, deadline=5, transport=httpx.MockTransport(server))
-    client._sleep = lambda s: None
+    client = realdream.Client(
+        KEY,
+        retry=realdream.RetryPolicy(deadline=5),
+        transport=httpx.MockTransport(server),
+        sleep=lambda s: None,
+    )
     server.replies = [_error(429, **{"Retry-After": "30"})]
     with pytest.raises(realdream.RateLimitError):
         client.generate("x")
@@ -256,8 +270,9 @@ def test_async_client_retries_like_the_sync_one():
         waits.append(seconds)
 
     async def main() -> realdream.GenerationResult:
-        async with realdream.AsyncClient(KEY, transport=httpx.MockTransport(server)) as client:
-            client._sleep = fake_sleep
+        async with realdream.AsyncClient(
+            KEY, transport=httpx.MockTransport(server), sleep=fake_sleep
+        ) as client:
             return await client.generate("x")
 
     assert asyncio.run(main()).retries == 1

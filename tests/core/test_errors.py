@@ -14,7 +14,7 @@ from realdream import (
     InsufficientCreditsError,
     ServerError,
     UnsupportedContentTypeError,
-    _contract,
+    contract,
     error_for_status,
 )
 
@@ -35,8 +35,8 @@ EXPECTED = {
 
 
 def test_every_documented_status_has_its_own_class():
-    assert set(_contract.DOCUMENTED_STATUSES) <= set(realdream.STATUS_ERRORS)
-    classes = [realdream.STATUS_ERRORS[code] for code in _contract.DOCUMENTED_STATUSES]
+    assert set(contract.DOCUMENTED_STATUSES) <= set(realdream.STATUS_ERRORS)
+    classes = [realdream.STATUS_ERRORS[code] for code in contract.DOCUMENTED_STATUSES]
     assert len(set(classes)) == len(classes)
 
 
@@ -71,8 +71,8 @@ def test_any_error_status_maps_to_the_nearest_class(status, body):
 @pytest.mark.parametrize(
     ("message", "cls"),
     [
-        (_contract.MESSAGE_INSUFFICIENT_CREDITS, InsufficientCreditsError),
-        (_contract.MESSAGE_BAD_CONTENT_TYPE, UnsupportedContentTypeError),
+        (contract.message("406"), InsufficientCreditsError),
+        (contract.message("406-content-type"), UnsupportedContentTypeError),
         ("Content type must be application/json", UnsupportedContentTypeError),
         ("Not enough credits", InsufficientCreditsError),
         ("something new", InsufficientCreditsError),

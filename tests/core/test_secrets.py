@@ -33,8 +33,12 @@ def test_repr_hides_the_key():
     ids=["401-echo", "500-echo", "timeout", "connect"],
 )
 def test_errors_never_carry_the_key_in_their_text(reply, caplog):
-    client = realdream.Client(KEY, max_retries=1, transport=httpx.MockTransport(reply))
-    client._sleep = lambda s: None
+    client = realdream.Client(
+        KEY,
+        retry=realdream.RetryPolicy(max_retries=1),
+        transport=httpx.MockTransport(reply),
+        sleep=lambda s: None,
+    )
     with caplog.at_level(logging.DEBUG), pytest.raises(realdream.RealDreamError) as info:
         client.generate("x")
     assert KEY not in str(info.value)
@@ -46,8 +50,7 @@ def test_errors_never_carry_the_key_in_their_text(reply, caplog):
 
 def test_debug_logs_and_results_never_carry_the_key(caplog):
     server = FakeServer(replies=[httpx.Response(503, json={"error": "busy"})])
-    client = realdream.Client(KEY, transport=httpx.MockTransport(server))
-    client._sleep = lambda s: None
+    client = realdream.Client(KEY, transport=httpx.MockTransport(server), sleep=lambda s: None)
     with caplog.at_level(logging.DEBUG):
         result = client.generate("x")
     assert caplog.records

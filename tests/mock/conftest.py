@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 import mocks
-from realdream import _contract
+from realdream import contract
 
 KEY = mocks.MOCK_API_KEY
-GENERATE = _contract.GENERATE_PATH
-JSON_HEADERS = {_contract.API_KEY_HEADER: KEY, "Content-Type": "application/json"}
+GENERATE = contract.GENERATE_PATH
+JSON_HEADERS = {contract.API_KEY_HEADER: KEY, "Content-Type": "application/json"}
 
 
 def body(**params: Any) -> bytes:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 import mocks
-from realdream import _contract
+from realdream import contract
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,8 +30,8 @@ def parse(*argv: str) -> mocks.MockConfig:
 def test_defaults_come_from_the_contract() -> None:
     config = parse()
     assert config == mocks.MockConfig()
-    assert config.latency == _contract.ADVERTISED_LATENCY_S
-    assert config.cost_per_image == _contract.COST_PER_IMAGE_USD
+    assert config.latency == contract.ADVERTISED_LATENCY_S
+    assert config.cost_per_image == contract.COST_PER_IMAGE_USD
     assert config.api_keys == (mocks.MOCK_API_KEY,)
 
 
@@ -89,9 +89,9 @@ def test_python_m_mocks_serves_prints_url_and_key_and_stops_on_ctrl_c() -> None:
         assert match, first
         assert mocks.MOCK_API_KEY in process.stdout.readline()
         response = httpx.post(
-            match.group(1) + _contract.GENERATE_PATH,
+            match.group(1) + contract.GENERATE_PATH,
             json={"prompt": "x"},
-            headers={_contract.API_KEY_HEADER: mocks.MOCK_API_KEY},
+            headers={contract.API_KEY_HEADER: mocks.MOCK_API_KEY},
         )
         assert response.status_code == 200
         process.send_signal(signal.SIGINT)
@@ -102,7 +102,7 @@ def test_python_m_mocks_serves_prints_url_and_key_and_stops_on_ctrl_c() -> None:
             process.communicate()
     assert process.returncode == 0
     assert "stopped" in out
-    assert f"POST {_contract.GENERATE_PATH} 200" in err
+    assert f"POST {contract.GENERATE_PATH} 200" in err
     assert mocks.MOCK_API_KEY not in err
 
 

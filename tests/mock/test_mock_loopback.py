@@ -17,7 +17,7 @@ from PIL import Image
 
 import mocks
 import realdream
-from realdream import STATUS_ERRORS, _contract, error_for_status
+from realdream import STATUS_ERRORS, contract, error_for_status
 from tests.mock.conftest import GENERATE, JSON_HEADERS, KEY, body
 from tests.reference import REFERENCE_PAYLOAD
 
@@ -42,7 +42,7 @@ def test_the_sync_client_over_loopback(live: mocks.RunningMock) -> None:
         assert client.credits().credits == pytest.approx(9.998)
 
 
-@pytest.mark.parametrize("status", _contract.DOCUMENTED_STATUSES)
+@pytest.mark.parametrize("status", contract.DOCUMENTED_STATUSES)
 def test_each_forced_status_over_http(shared_live: mocks.RunningMock, status: int) -> None:
     before = shared_live.service.balance
     response = httpx.post(
@@ -58,16 +58,16 @@ def test_each_forced_status_over_http(shared_live: mocks.RunningMock, status: in
     else:
         assert response.json() == {"error": error.message}
     if status == 429:
-        reset = response.headers[_contract.HEADER_RATE_LIMIT_RESET]
+        reset = response.headers[contract.HEADER_RATE_LIMIT_RESET]
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", reset)
-        assert response.headers[_contract.HEADER_RETRY_AFTER].isdigit()
+        assert response.headers[contract.HEADER_RETRY_AFTER].isdigit()
     assert shared_live.service.balance == before
 
 
 def test_auth_is_checked_before_the_body_over_http(shared_live: mocks.RunningMock) -> None:
     response = httpx.post(shared_live.url(GENERATE), content=b"garbage")
     assert response.status_code == 401
-    assert response.json() == {"error": _contract.MESSAGE_MISSING_KEY}
+    assert response.json() == {"error": contract.message("401-missing-key")}
 
 
 def test_wrong_method_over_http_is_html_405(shared_live: mocks.RunningMock) -> None:
@@ -77,7 +77,7 @@ def test_wrong_method_over_http_is_html_405(shared_live: mocks.RunningMock) -> N
 
 
 def test_200_concurrent_requests_against_credit_for_150() -> None:
-    config = mocks.MockConfig(latency=0, credits=150 * _contract.COST_PER_IMAGE_USD)
+    config = mocks.MockConfig(latency=0, credits=150 * contract.COST_PER_IMAGE_USD)
     with mocks.serve(config) as live:
 
         async def fire() -> list[httpx.Response]:
@@ -93,7 +93,7 @@ def test_200_concurrent_requests_against_credit_for_150() -> None:
         statuses = Counter(response.status_code for response in responses)
         assert statuses == {200: 150, 406: 50}
         assert all(
-            r.json() == {"error": _contract.MESSAGE_INSUFFICIENT_CREDITS}
+            r.json()["error"].startswith(contract.message("406"))
             for r in responses
             if r.status_code == 406
         )
@@ -103,7 +103,7 @@ def test_200_concurrent_requests_against_credit_for_150() -> None:
         assert remaining == sorted(round(i * 0.002, 3) for i in range(150))
         assert live.service.ledger.balance_micros == 0
         assert live.service.ledger.reserved_micros == 0
-        assert httpx.get(live.url(_contract.CREDITS_PATH), headers=JSON_HEADERS).json() == {
+        assert httpx.get(live.url(contract.CREDITS_PATH), headers=JSON_HEADERS).json() == {
             "credits": 0.0,
             "free-credits": 0.0,
         }
@@ -113,18 +113,27 @@ def test_a_script_over_http_drives_the_client_retries(live: mocks.RunningMock) -
     response = httpx.post(
         live.url(mocks.CONTROL_PATH),
         json={"statuses": [502, 504]},
-        headers={_contract.API_KEY_HEADER: live.api_key},
+        headers={contract.API_KEY_HEADER: live.api_key},
     )
     assert response.json() == {"pending": [502, 504]}
-    with realdream.Client(live.api_key, base_url=live.base_url, max_retries=2) as client:
-        client._sleep = lambda seconds: None
+    with realdream.Client(
+        live.api_key,
+        base_url=live.base_url,
+        retry=realdream.RetryPolicy(max_retries=2),
+        sleep=lambda seconds: None,
+    ) as client:
         assert client.generate("x").retries == 2
 
 
 def test_a_scripted_timeout_gives_a_real_read_timeout() -> None:
     with mocks.serve(mocks.MockConfig(latency=0, hang_seconds=0.3)) as live:
         live.service.script(["timeout"])
-        client = realdream.Client(live.api_key, base_url=live.base_url, timeout=0.1, max_retries=0)
+        client = realdream.Client(
+            live.api_key,
+            base_url=live.base_url,
+            timeout=0.1,
+            retry=realdream.RetryPolicy(max_retries=0),
+        )
         with client, pytest.raises(realdream.APITimeoutError) as caught:
             client.generate("x")
         assert caught.value.maybe_billed
@@ -136,7 +145,7 @@ def test_latency_over_http_is_at_least_the_configured_time() -> None:
         response = httpx.post(live.url(GENERATE), content=body(), headers=JSON_HEADERS)
         assert response.status_code == 200
         assert time.perf_counter() - t0 >= 0.2
-        assert float(response.headers[_contract.HEADER_GENERATION_TIME]) >= 0.2
+        assert float(response.headers[contract.HEADER_GENERATION_TIME]) >= 0.2
 
 
 def test_thread_pool_clients_share_one_ledger() -> None:
@@ -184,12 +193,13 @@ def test_the_async_client_through_async_mock_transport() -> None:
 
     async def main() -> realdream.GenerationResult:
         transport = mocks.AsyncMockTransport(service)
-        async with realdream.AsyncClient(KEY, base_url="http://m", transport=transport) as client:
 
-            async def no_wait(seconds: float) -> None:
-                return None
+        async def no_wait(seconds: float) -> None:
+            return None
 
-            client._sleep = no_wait
+        async with realdream.AsyncClient(
+            KEY, base_url="http://m", transport=transport, sleep=no_wait
+        ) as client:
             return await client.generate("a kite", seed=1)
 
     assert asyncio.run(main()).retries == 1

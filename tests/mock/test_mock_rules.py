@@ -22,7 +22,7 @@ from mocks._scenarios import (
     forced_status,
     parse_script_entry,
 )
-from realdream import STATUS_ERRORS, GenerationRequest, ValidationError, _contract, error_for_status
+from realdream import STATUS_ERRORS, GenerationRequest, ValidationError, contract, error_for_status
 from realdream._headers import parse_datetime
 
 KEY = mocks.MOCK_API_KEY
@@ -30,21 +30,21 @@ CONFIG = mocks.MockConfig(latency=0, api_keys=(KEY,), forbidden_keys=("SG_ffffff
 
 
 def request(headers: dict[str, str] | None = None, body: bytes = b"") -> MockRequest:
-    return MockRequest.build("POST", _contract.GENERATE_PATH, (headers or {}).items(), body)
+    return MockRequest.build("POST", contract.GENERATE_PATH, (headers or {}).items(), body)
 
 
 def message(response: mocks.MockResponse) -> str:
-    return str(json.loads(response.body)[_contract.ERROR_BODY_KEY])
+    return str(json.loads(response.body)[contract.ERROR_BODY_KEY])
 
 
 @pytest.mark.parametrize(
     ("headers", "status", "expected"),
     [
-        ({}, 401, _contract.MESSAGE_MISSING_KEY),
-        ({"x-api-key": "  "}, 401, _contract.MESSAGE_MISSING_KEY),
-        ({"Authorization": f"Bearer {KEY}"}, 401, _contract.MESSAGE_MISSING_KEY),
-        ({"x-api-key": "SG_0000000000000000"}, 401, _contract.MESSAGE_INVALID_KEY),
-        ({"x-api-key": "SG_ffffffffffffffff"}, 403, _contract.MESSAGE_FORBIDDEN),
+        ({}, 401, contract.message("401-missing-key")),
+        ({"x-api-key": "  "}, 401, contract.message("401-missing-key")),
+        ({"Authorization": f"Bearer {KEY}"}, 401, contract.message("401-missing-key")),
+        ({"x-api-key": "SG_0000000000000000"}, 401, contract.message("401")),
+        ({"x-api-key": "SG_ffffffffffffffff"}, 403, contract.message("403")),
     ],
     ids=["missing", "blank", "bearer-only", "unknown", "forbidden"],
 )
@@ -76,7 +76,7 @@ def test_other_content_types_are_406_with_the_content_type_message(
     headers = {} if content_type is None else {"content-type": content_type}
     refused = _rules.check_content_type(request(headers))
     assert refused is not None
-    assert (refused.status, message(refused)) == (406, _contract.MESSAGE_BAD_CONTENT_TYPE)
+    assert (refused.status, message(refused)) == (406, contract.message("406-content-type"))
     error = error_for_status(406, refused.body, refused.headers)
     assert type(error).__name__ == "UnsupportedContentTypeError"
 
@@ -116,9 +116,9 @@ def test_rate_limited_carries_reset_and_retry_after() -> None:
     now = datetime(2026, 11, 25, 15, 59, 30, tzinfo=timezone.utc).timestamp()
     refused = _rules.rate_limited(now + 30, now)
     assert refused.status == 429
-    assert refused.headers[_contract.HEADER_RATE_LIMIT_RESET] == "2026-11-25T16:00:00Z"
-    assert refused.headers[_contract.HEADER_RETRY_AFTER] == "30"
-    assert message(refused) == _contract.MESSAGE_RATE_LIMITED
+    assert refused.headers[contract.HEADER_RATE_LIMIT_RESET] == "2026-11-25T16:00:00Z"
+    assert refused.headers[contract.HEADER_RETRY_AFTER] == "30"
+    assert message(refused) == contract.message("429")
 
 
 # --- Ledger ------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def test_no_rate_limit_never_refuses() -> None:
 
 
 # --- Scenarios ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("status", _contract.DOCUMENTED_STATUSES)
+@pytest.mark.parametrize("status", contract.DOCUMENTED_STATUSES)
 def test_every_documented_status_has_a_documented_response(status: int) -> None:
     now = 1_700_000_000.0
     response = documented_response(status, now)
@@ -208,33 +208,45 @@ def test_every_documented_status_has_a_documented_response(status: int) -> None:
     else:
         assert message(response) == error.message
     if status == 429:
-        reset = parse_datetime(response.headers[_contract.HEADER_RATE_LIMIT_RESET])
+        reset = parse_datetime(response.headers[contract.HEADER_RATE_LIMIT_RESET])
         assert reset is not None
         assert reset.timestamp() > now
-        assert int(response.headers[_contract.HEADER_RETRY_AFTER]) >= 1
+        assert int(response.headers[contract.HEADER_RETRY_AFTER]) >= 1
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [(None, None), ("", None), (" 429 ", 429), ("504", 504)]
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        (" 429 ", 429),
+        ("504", 504),
+        ("406-spend-limit", "406-spend-limit"),
+    ],
 )
 def test_forced_status_values(value: str | None, expected: int | None) -> None:
     assert forced_status(value) == expected
 
 
-@pytest.mark.parametrize("value", ["200", "418", "abc", "4o4", "-1"])
+@pytest.mark.parametrize("value", ["200", "418", "abc", "4o4", "-1", "²", "٤٠٤", "4" * 5000])
 def test_an_unknown_forced_status_is_a_400_naming_the_header(value: str) -> None:
     refused = forced_status(value)
     assert isinstance(refused, mocks.MockResponse)
     assert refused.status == 400
     assert message(refused).startswith("x-mock-status=")
+    assert len(message(refused)) < 1000  # a huge value is not echoed back whole
 
 
-@pytest.mark.parametrize("entry", [200, 429, 502, "timeout"])
+@pytest.mark.parametrize("entry", [200, 429, 502, "timeout", "406-spend-limit", "401-missing-key"])
 def test_script_entries_accepted(entry: object) -> None:
     assert parse_script_entry(entry) == entry
 
 
-@pytest.mark.parametrize("entry", [True, 418, "429", None, 3.5])
+def test_a_status_written_as_text_is_that_status() -> None:
+    assert parse_script_entry("429") == 429
+
+
+@pytest.mark.parametrize("entry", [True, 418, "418", "²", "4" * 5000, None, 3.5, "406-other"])
 def test_script_entries_refused(entry: object) -> None:
     with pytest.raises(ValueError, match="script entry"):
         parse_script_entry(entry)
