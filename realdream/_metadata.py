@@ -16,6 +16,7 @@ import io
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -142,11 +143,16 @@ def read_parameters(source: str | os.PathLike[str] | bytes) -> str | None:
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file and a rename: never a half-written file."""
+    """Write ``data`` to ``path`` via a temporary file and a rename: never a half-written file.
+
+    The file gets the permissions any new file gets (0666 less the umask), not the temporary
+    file's private 0600.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -156,6 +162,26 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _umask() -> int:
+    """The process's umask: from /proc where it can be read, which changes nothing.
+
+    Elsewhere reading it means setting it and setting it straight back, under a lock.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+_UMASK_LOCK = threading.Lock()
 
 
 def _splice_jpeg_exif(data: bytes, parameters: str) -> bytes:

@@ -170,12 +170,10 @@ class RetryState:
     def _delay_or_raise(
         self, error: Exception, retryable: bool, cause: BaseException | None = None
     ) -> float:
-        # A cause whose text carries the key is dropped: tracebacks print the chain. The key in
-        # the cause's request headers is masked too: structured loggers walk the chain.
-        if cause is not None and self._secret and self._secret in str(cause):
-            cause = None
+        # The key is scrubbed from the cause (its text and its request's headers): tracebacks
+        # print the chain, and structured loggers walk it.
         if isinstance(cause, httpx.HTTPError):
-            _mask_key(cause, self._secret)
+            _scrub(cause, self._secret)
         if not retryable or self.retries >= self.policy.max_retries:
             raise error from cause
         delay = self._delay(error)
@@ -219,21 +217,35 @@ class RetryState:
         if isinstance(exc, httpx.TimeoutException):
             when = "after the request was sent" if maybe_billed else "before it was sent"
             return APITimeoutError(
-                f"Timed out {when} ({kind}: {detail}).", maybe_billed=maybe_billed
+                f"Timed out talking to {_host(exc)} {when} ({kind}: {detail}).",
+                maybe_billed=maybe_billed,
             )
         return APIConnectionError(
-            f"Could not reach the server ({kind}: {detail}).", maybe_billed=maybe_billed
+            f"Could not reach {_host(exc)} ({kind}: {detail}).", maybe_billed=maybe_billed
         )
 
 
-def _mask_key(exc: httpx.HTTPError, secret: str) -> None:
+def _scrub(exc: httpx.HTTPError, secret: str) -> None:
+    """Replace ``secret`` in ``exc``'s text and in the headers of the request it carries."""
+    if not secret:
+        return
+    exc.args = tuple(a.replace(secret, REDACTED) if isinstance(a, str) else a for a in exc.args)
     try:
         request = exc.request
     except RuntimeError:  # no request attached
         return
     for name, value in request.headers.items():
-        if secret and secret in value:
+        if secret in value:
             request.headers[name] = value.replace(secret, REDACTED)
+
+
+def _host(exc: httpx.HTTPError) -> str:
+    """Where the request was going (``api.segmind.com:443``), for the message."""
+    try:
+        url = exc.request.url
+    except RuntimeError:
+        return "the server"
+    return f"{url.host}:{url.port}" if url.port else url.host or "the server"
 
 
 def _describe(error: Exception) -> str:

@@ -119,13 +119,19 @@ def test_read_timeouts_are_retried_when_the_caller_opts_in():
     assert state.after_exception(httpx.ReadTimeout("late")) == 0.0
 
 
-def test_a_cause_carrying_the_key_is_not_chained():
+def test_a_cause_carrying_the_key_is_chained_with_the_key_scrubbed():
     key = "SG_00112233445566aa"
+    request = httpx.Request("POST", "https://api.example.test/v1/x", headers={"x-api-key": key})
     state = RetryState(RetryPolicy(max_retries=0), secret=key)
     with pytest.raises(realdream.APIConnectionError) as info:
-        state.after_exception(httpx.ConnectError(f"refused for {key}"))
-    assert info.value.__cause__ is None
+        state.after_exception(httpx.ConnectError(f"refused for {key}", request=request))
+    cause = info.value.__cause__
+    assert isinstance(cause, httpx.ConnectError)
     assert key not in str(info.value)
+    assert key not in str(cause)
+    assert key not in repr(cause.args)
+    assert cause.request.headers["x-api-key"] == realdream.REDACTED  # structured loggers walk it
+    assert "api.example.test" in str(info.value)  # the message names the host it tried
 
 
 def test_a_harmless_cause_is_kept_for_debugging():
