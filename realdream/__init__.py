@@ -43,6 +43,7 @@ from realdream._metadata import (
     format_parameters,
     parse_parameters,
     read_parameters,
+    read_request,
     request_from_parameters,
 )
 from realdream._params import GenerationRequest, parse_json_object
@@ -118,6 +119,7 @@ __all__ = [
     "parse_json_object",
     "parse_parameters",
     "read_parameters",
+    "read_request",
     "request_from_parameters",
     "server_wait",
 ]

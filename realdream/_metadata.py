@@ -7,7 +7,14 @@ The format, as other tools read it back::
     Steps: 8, Sampler: DPM++ SDE, CFG scale: 1.2, Seed: 968875, Size: 768x1152, Model: ...
 
 PNG files carry it in a ``parameters`` text chunk; JPEG and WebP files in the EXIF
-``UserComment`` tag (``UNICODE`` prefix, UTF-16), as AUTOMATIC1111 writes them.
+``UserComment`` tag (``UNICODE`` prefix, then UTF-16 big-endian, as AUTOMATIC1111 writes it;
+the reader tells the byte order of other writers from where the zero bytes of the text's ASCII
+fall, never from the first character).
+
+That text is for people and other tools; it cannot say every prompt exactly (a prompt may hold
+a line that reads "Negative prompt: "). So the exact request also travels as JSON: a
+``realdream`` PNG text chunk, or the EXIF ``MakerNote`` (``realdream\0`` and the JSON), and
+:func:`read_request` prefers it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ __all__ = [
     "format_parameters",
     "parse_parameters",
     "read_parameters",
+    "read_request",
     "request_from_parameters",
     "write_atomic",
 ]
@@ -39,6 +47,9 @@ __all__ = [
 _NEGATIVE = "Negative prompt: "
 _EXIF_IFD = 0x8769
 _USER_COMMENT = 0x9286
+_MAKER_NOTE = 0x927C
+_REQUEST_MARK = b"realdream\x00"
+_PNG_REQUEST_KEY = "realdream"
 _UNICODE_PREFIX = b"UNICODE\x00"
 _ASCII_PREFIX = b"ASCII\x00\x00\x00"
 # key: value pairs, where a value may be a double-quoted string with commas inside.
@@ -85,11 +96,24 @@ def parse_parameters(text: str) -> dict[str, str]:
     return result
 
 
+_SETTINGS = frozenset({"Steps", "Seed", "Size"})
+
+
 def request_from_parameters(text: str) -> GenerationRequest:
-    """Rebuild the request that made an image from its ``parameters`` text."""
+    """Rebuild the request that made an image from its ``parameters`` text.
+
+    Raises ``ValueError`` for text that is not AUTOMATIC1111 parameters (it never guesses a
+    request from the defaults), and :class:`~realdream.ValidationError` for values out of bounds.
+    """
     from realdream._params import GenerationRequest
 
     found = parse_parameters(text)
+    if not _SETTINGS.issubset(found):
+        missing = ", ".join(sorted(_SETTINGS - set(found)))
+        raise ValueError(
+            f"not AUTOMATIC1111 parameters text: its last line has no {missing} "
+            "(expected 'Steps: 8, Sampler: ..., CFG scale: ..., Seed: ..., Size: WxH')"
+        )
     data: dict[str, Any] = {"prompt": found["prompt"], "negative_prompt": found["negative_prompt"]}
     numbers = {"Steps": "num_inference_steps", "Seed": "seed", "Batch size": "samples"}
     for key, field in numbers.items():
@@ -105,8 +129,11 @@ def request_from_parameters(text: str) -> GenerationRequest:
     return GenerationRequest.create(data)
 
 
-def encode_image(data: bytes, suffix: str, parameters: str | None) -> bytes:
-    """``data`` (any image) as the format of ``suffix``, with ``parameters`` embedded.
+def encode_image(
+    data: bytes, suffix: str, parameters: str | None, request_json: str | None = None
+) -> bytes:
+    """``data`` (any image) as the format of ``suffix``, with ``parameters`` embedded (and the
+    exact request as JSON, when given).
 
     A JPEG kept as JPEG is not re-encoded: the EXIF segment is spliced in, so no quality is lost.
     """
@@ -115,7 +142,9 @@ def encode_image(data: bytes, suffix: str, parameters: str | None) -> bytes:
         allowed = ", ".join(sorted(FORMATS))
         raise ValueError(f"suffix={suffix!r}: must be one of {allowed}")
     if fmt == "JPEG" and data[:3] == b"\xff\xd8\xff":
-        return _splice_jpeg_exif(data, parameters) if parameters else data
+        if not parameters:
+            return data
+        return _splice_jpeg_exif(data, _exif_bytes(parameters, request_json))
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         out = io.BytesIO()
@@ -123,23 +152,49 @@ def encode_image(data: bytes, suffix: str, parameters: str | None) -> bytes:
             info = PngImagePlugin.PngInfo()
             if parameters:
                 info.add_text("parameters", parameters)
+            if request_json:
+                info.add_text(_PNG_REQUEST_KEY, request_json)
             image.save(out, "PNG", pnginfo=info, compress_level=4)
         else:
-            exif = _exif_bytes(parameters) if parameters else b""
+            exif = _exif_bytes(parameters, request_json) if parameters else b""
             rgb = image.convert("RGB")
             rgb.save(out, fmt, quality=95, exif=exif)
     return out.getvalue()
 
 
 def read_parameters(source: str | os.PathLike[str] | bytes) -> str | None:
-    """The ``parameters`` text embedded in an image file or bytes, or ``None``."""
-    raw = source if isinstance(source, bytes) else Path(source).read_bytes()
-    with Image.open(io.BytesIO(raw)) as image:
+    """The ``parameters`` text embedded in an image file or bytes, or ``None`` if it has none.
+
+    Raises ``ValueError`` when the embedded text cannot be decoded (never a garbled guess), and
+    Pillow's ``UnidentifiedImageError`` (an ``OSError``) for data that is not an image.
+    """
+    with _open(source) as image:
         text = image.info.get("parameters")
         if isinstance(text, str):
             return text
         comment = image.getexif().get_ifd(_EXIF_IFD).get(_USER_COMMENT)
     return _decode_user_comment(comment) if isinstance(comment, bytes) else None
+
+
+def read_request(source: str | os.PathLike[str] | bytes) -> GenerationRequest | None:
+    """The exact request that made an image: from the embedded JSON when this package wrote
+    it, else rebuilt from AUTOMATIC1111 text; ``None`` when the image carries neither."""
+    from realdream._params import GenerationRequest
+
+    with _open(source) as image:
+        embedded = image.info.get(_PNG_REQUEST_KEY)
+        note = image.getexif().get_ifd(_EXIF_IFD).get(_MAKER_NOTE)
+    if isinstance(note, bytes) and note.startswith(_REQUEST_MARK):
+        embedded = note[len(_REQUEST_MARK) :].decode("utf-8")
+    if isinstance(embedded, str):
+        return GenerationRequest.from_json(embedded)
+    text = read_parameters(source)
+    return request_from_parameters(text) if text is not None else None
+
+
+def _open(source: str | os.PathLike[str] | bytes) -> Image.Image:
+    raw = source if isinstance(source, bytes) else Path(source).read_bytes()
+    return Image.open(io.BytesIO(raw))
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -184,8 +239,8 @@ def _umask() -> int:
 _UMASK_LOCK = threading.Lock()
 
 
-def _splice_jpeg_exif(data: bytes, parameters: str) -> bytes:
-    segment = b"Exif\x00\x00" + _exif_bytes(parameters)[6:]
+def _splice_jpeg_exif(data: bytes, exif: bytes) -> bytes:
+    segment = b"Exif\x00\x00" + exif[6:]
     if len(segment) + 2 > 0xFFFF:  # an APP1 segment holds at most 64 KiB
         raise ValueError("parameters text is too long to embed in a JPEG")
     app1 = b"\xff\xe1" + (len(segment) + 2).to_bytes(2, "big") + segment
@@ -195,23 +250,48 @@ def _splice_jpeg_exif(data: bytes, parameters: str) -> bytes:
     return data[:insert_at] + app1 + data[insert_at:]
 
 
-def _exif_bytes(parameters: str) -> bytes:
+def _exif_bytes(parameters: str, request_json: str | None = None) -> bytes:
     exif = Image.Exif()
-    exif.get_ifd(_EXIF_IFD)[_USER_COMMENT] = _UNICODE_PREFIX + parameters.encode("utf-16-be")
+    ifd = exif.get_ifd(_EXIF_IFD)
+    ifd[_USER_COMMENT] = _UNICODE_PREFIX + parameters.encode("utf-16-be")
+    if request_json:
+        ifd[_MAKER_NOTE] = _REQUEST_MARK + request_json.encode("utf-8")
     return exif.tobytes()
 
 
 def _decode_user_comment(comment: bytes) -> str:
-    if comment.startswith(_UNICODE_PREFIX):
-        body = comment[len(_UNICODE_PREFIX) :]
-        # Writers differ in byte order; ASCII text in UTF-16-BE starts with a zero byte.
-        encoding = "utf-16-be" if body[:1] == b"\x00" or not body else "utf-16-le"
-        if body[:2] in (b"\xfe\xff", b"\xff\xfe"):
-            encoding = "utf-16"
-        return body.decode(encoding, errors="replace")
-    if comment.startswith(_ASCII_PREFIX):
-        comment = comment[len(_ASCII_PREFIX) :]
-    return comment.decode("utf-8", errors="replace").rstrip("\x00")
+    """The text of an EXIF ``UserComment``; ``ValueError`` if it is not valid in its encoding."""
+    try:
+        if comment.startswith(_UNICODE_PREFIX):
+            body = comment[len(_UNICODE_PREFIX) :]
+            if body[:2] in (b"\xfe\xff", b"\xff\xfe"):
+                return body.decode("utf-16")
+            return _decode_utf16(body)
+        if comment.startswith(_ASCII_PREFIX):
+            comment = comment[len(_ASCII_PREFIX) :]
+        return comment.decode("utf-8").rstrip("\x00")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"the image's EXIF UserComment is not readable text ({exc.reason})"
+        ) from None
+
+
+def _decode_utf16(body: bytes) -> str:
+    """UTF-16 of either byte order (writers differ), told apart by the text, not by a guess.
+
+    Parameters text always holds ASCII ("Steps: ..."), which reads as ASCII in the right byte
+    order only; of the orders that decode, the one with more ASCII wins, big-endian (as
+    AUTOMATIC1111 and this package write it) on a tie.
+    """
+    readings = []
+    for encoding in ("utf-16-be", "utf-16-le"):
+        try:
+            readings.append(body.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    if not readings:
+        body.decode("utf-16-be")  # raises the error that says why
+    return max(readings, key=lambda text: sum(ch < "\x80" for ch in text))
 
 
 def _parse_pairs(line: str) -> dict[str, str]:

@@ -67,7 +67,10 @@ class GeneratedImage:
 
     def encode(self, suffix: str, *, embed_parameters: bool = True) -> bytes:
         """The image as ``suffix`` (``.png``, ``.jpg``, ``.webp``), parameters embedded."""
-        return encode_image(self.data, suffix, self.parameters if embed_parameters else None)
+        if not embed_parameters or self.request is None:
+            return encode_image(self.data, suffix, None)
+        exact = self.request.to_json().decode()
+        return encode_image(self.data, suffix, self.parameters, exact)
 
     def save(self, path: str | os.PathLike[str], *, embed_parameters: bool = True) -> Path:
         """Write the image atomically; the format follows the suffix (none: the original's).

@@ -110,3 +110,68 @@ def test_an_interrupted_write_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         write_atomic(tmp_path / "file.bin", b"data")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- Exact round trips for any prompt, in every format (issue 11: non-Latin prompts) ----------
+UNICODE_PROMPTS = [
+    "портрет рыбака",
+    "漁師の肖像, 85mm",
+    "€ portrait",
+    "🎣 old fisherman",
+    "Ārvo\nNegative prompt: not really",
+]
+
+
+@pytest.mark.parametrize("prompt", UNICODE_PROMPTS)
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp"])
+def test_a_non_latin_prompt_reads_back_exactly(prompt, suffix):
+    request = GenerationRequest.create(prompt=prompt, seed=77, img_width=512, img_height=768)
+    image = GeneratedImage(encode("JPEG", (32, 48)), "image/jpeg", 32, 48, request)
+    data = image.encode(suffix)
+    assert realdream.read_parameters(data) == image.parameters
+    assert realdream.read_request(data) == request
+
+
+@given(valid_requests())
+def test_any_request_round_trips_through_every_format(request):
+    request = request.replace(base64=False)
+    image = GeneratedImage(encode("PNG", (16, 16)), "image/png", 16, 16, request)
+    for suffix in (".png", ".jpg", ".webp"):
+        data = image.encode(suffix)
+        assert realdream.read_parameters(data) == image.parameters, suffix
+        assert realdream.read_request(data) == request, suffix
+
+
+def _user_comment_jpeg(comment: bytes) -> bytes:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9286] = comment
+    out = io.BytesIO()
+    Image.open(io.BytesIO(encode("JPEG", (8, 8)))).save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-be", "utf-16-le"])
+def test_either_utf16_byte_order_is_read_whatever_the_first_character(encoding):
+    text = realdream.format_parameters(REQUEST.replace(prompt="портрет рыбака"))
+    data = _user_comment_jpeg(b"UNICODE\x00" + text.encode(encoding))
+    assert realdream.read_parameters(data) == text
+
+
+def test_an_undecodable_user_comment_is_reported_not_guessed():
+    data = _user_comment_jpeg(b"UNICODE\x00" + b"\x00S\x00t\x00e\x00p\xd8")  # odd length
+    with pytest.raises(ValueError, match="UserComment"):
+        realdream.read_parameters(data)
+
+
+@pytest.mark.parametrize(
+    "text", ["㼄㸄䀄", "just a caption", "a prompt\nNegative prompt: b\nno settings here"]
+)
+def test_text_without_settings_is_refused_never_rebuilt_from_defaults(text):
+    with pytest.raises(ValueError, match="not AUTOMATIC1111 parameters"):
+        realdream.request_from_parameters(text)
+
+
+def test_an_image_from_another_tool_is_rebuilt_from_its_text():
+    text = realdream.format_parameters(REQUEST)
+    data = _user_comment_jpeg(b"UNICODE\x00" + text.encode("utf-16-be"))
+    assert realdream.read_request(data) == REQUEST
