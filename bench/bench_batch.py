@@ -30,9 +30,7 @@ import httpx
 
 import mocks
 from bench._common import mock_process
-from realdream.cli._batchfile import BatchItem, parse_batch
-from realdream.cli._engine import BatchOptions, BatchRunner, batch_client
-from realdream.cli._manifest import Manifest
+from realdream.cli import BatchItem, BatchOptions, BatchRunner, Manifest, batch_client, parse_batch
 from realdream.contract import API_KEY_HEADER, GENERATE_PATH
 
 TARGET_RATIO = 1.15

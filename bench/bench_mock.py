@@ -25,7 +25,6 @@ import httpx
 
 import mocks
 from bench._common import mock_process, percentile
-from mocks import _render
 from realdream import GenerationRequest, contract
 
 TARGET_MS = 30.0
@@ -118,12 +117,12 @@ def render_costs(repeats: int = 30) -> tuple[float, float]:
     base = GenerationRequest.create(prompt="a lighthouse at dusk", img_width=SIZE, img_height=SIZE)
     t0 = time.perf_counter()
     for seed in range(repeats):
-        _render.render_uncached(base.replace(seed=10_000 + seed))
+        mocks.render_uncached(base.replace(seed=10_000 + seed))
     cold = (time.perf_counter() - t0) / repeats
-    _render.render_jpeg(base.replace(seed=1))
+    mocks.render_jpeg(base.replace(seed=1))
     t0 = time.perf_counter()
     for _ in range(repeats * 100):
-        _render.render_jpeg(base.replace(seed=1))
+        mocks.render_jpeg(base.replace(seed=1))
     cached = (time.perf_counter() - t0) / (repeats * 100)
     return cold * 1000, cached * 1000
 

@@ -13,6 +13,7 @@ from mocks._asgi import create_app
 from mocks._cli import add_arguments, config_from_args
 from mocks._config import MOCK_API_KEY, MockConfig
 from mocks._http import MockRequest, MockResponse
+from mocks._render import render_jpeg, render_uncached
 from mocks._rules import CHECK_ORDER
 from mocks._scenarios import FORCE_STATUS_HEADER, FORCEABLE_CASES, FORCEABLE_STATUSES, TIMEOUT
 from mocks._server import PortInUseError, RunningMock, run, serve
@@ -41,6 +42,8 @@ __all__ = [
     "add_arguments",
     "config_from_args",
     "create_app",
+    "render_jpeg",
+    "render_uncached",
     "run",
     "serve",
 ]

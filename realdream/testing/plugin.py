@@ -1,8 +1,9 @@
 """pytest fixtures for testing code that calls RealDream Lightning, without spending credits.
 
 Registered automatically (``pytest11`` entry point) when realdream is installed. The fixtures
-need the ``mock`` extra (``pip install "realdream[mock]"``); merely installing the plugin
-imports nothing heavy.
+need the ``testing`` extra (``pip install "realdream[testing]"``: the mock's server libraries,
+pytest and hypothesis); without it a fixture fails with that command, and merely installing the
+plugin imports nothing heavy.
 
 Fixtures:
 
@@ -24,6 +25,7 @@ Override ``realdream_mock_config`` to change latency, credits, rate limits or fa
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -33,10 +35,31 @@ if TYPE_CHECKING:
     import realdream
 
 
+#: What to install when a fixture's dependency is missing.
+INSTALL_HINT = "pip install 'realdream[testing]'"
+
+
+@contextmanager
+def _extra() -> Iterator[None]:
+    """Turn a missing dependency into a test failure that says which extra to install."""
+    missing = ""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "a module").split(".")[0]
+    if missing:
+        pytest.fail(
+            f"realdream's fixtures need the offline mock's dependencies ({missing} is not "
+            f"installed); install them with: {INSTALL_HINT}",
+            pytrace=False,
+        )
+
+
 @pytest.fixture
 def realdream_mock_config() -> mocks.MockConfig:
     """The mock's configuration; override this fixture to change it."""
-    import mocks
+    with _extra():
+        import mocks
 
     return mocks.MockConfig(latency=0.0)
 
@@ -44,7 +67,8 @@ def realdream_mock_config() -> mocks.MockConfig:
 @pytest.fixture
 def realdream_mock(realdream_mock_config: mocks.MockConfig) -> mocks.MockService:
     """An in-process mock service with its own ledger and scripts."""
-    import mocks
+    with _extra():
+        import mocks
 
     return mocks.MockService(realdream_mock_config)
 
@@ -54,7 +78,8 @@ def realdream_client(
     realdream_mock: mocks.MockService, realdream_sleeps: list[float]
 ) -> Iterator[realdream.Client]:
     """A sync client talking to ``realdream_mock`` in-process (no sockets)."""
-    import mocks
+    with _extra():
+        import mocks
     import realdream
 
     with realdream.Client(
@@ -73,7 +98,8 @@ async def realdream_async_client(
     """An async client talking to ``realdream_mock`` through an in-process ASGI transport."""
     import httpx
 
-    import mocks
+    with _extra():
+        import mocks
     import realdream
 
     transport = httpx.ASGITransport(app=mocks.create_app(service=realdream_mock))
@@ -90,7 +116,8 @@ async def realdream_async_client(
 @pytest.fixture
 def realdream_server(realdream_mock: mocks.MockService) -> Iterator[mocks.RunningMock]:
     """A real mock HTTP server on a free loopback port, sharing ``realdream_mock``'s state."""
-    import mocks
+    with _extra():
+        import mocks
 
     with mocks.serve(service=realdream_mock) as running:
         yield running

@@ -13,7 +13,14 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+    raise ModuleNotFoundError(
+        "realdream.testing.strategies needs hypothesis; install it with: "
+        "pip install 'realdream[testing]'",
+        name=exc.name,
+    ) from None
 
 from realdream import LIMITS, PROMPT_MAX_LENGTH, SCHEDULERS, GenerationRequest
 

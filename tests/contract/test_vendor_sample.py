@@ -116,3 +116,13 @@ def test_the_plugin_fixtures_work_in_a_users_test_suite(pytester):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
+
+
+def test_a_fixture_without_the_testing_extra_says_what_to_install(pytester):
+    pytester.makeconftest("import sys\nsys.modules['starlette'] = None  # not installed\n")
+    pytester.makepyfile(test_user="def test_needs_the_mock(realdream_client):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    assert "(starlette is not installed); install them with: pip install 'realdream[testing]'" in (
+        result.stdout.str()
+    )

@@ -1,4 +1,4 @@
-"""Fixtures for the mock server's tests: a fresh service per test, in-process or on loopback."""
+"""Fixtures for the mock server's tests: the shipped pytest plugin's, under shorter names."""
 
 from __future__ import annotations
 
@@ -23,13 +23,9 @@ def body(**params: Any) -> bytes:
 
 
 @pytest.fixture
-def config() -> mocks.MockConfig:
-    return mocks.MockConfig(latency=0)
-
-
-@pytest.fixture
-def service(config: mocks.MockConfig) -> mocks.MockService:
-    return mocks.MockService(config)
+def service(realdream_mock: mocks.MockService) -> mocks.MockService:
+    """The shipped plugin's fresh in-process service (latency 0, $10 of credits)."""
+    return realdream_mock
 
 
 @pytest.fixture
@@ -41,10 +37,9 @@ def http(service: mocks.MockService) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def live(service: mocks.MockService) -> Iterator[mocks.RunningMock]:
-    """``service`` served by uvicorn on a free loopback port."""
-    with mocks.serve(service=service) as running:
-        yield running
+def live(realdream_server: mocks.RunningMock) -> mocks.RunningMock:
+    """The shipped plugin's loopback server, serving ``service``."""
+    return realdream_server
 
 
 @pytest.fixture(scope="module")
