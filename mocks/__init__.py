@@ -17,7 +17,7 @@ from mocks._render import render_jpeg, render_uncached
 from mocks._rules import CHECK_ORDER
 from mocks._scenarios import FORCE_STATUS_HEADER, FORCEABLE_CASES, FORCEABLE_STATUSES, TIMEOUT
 from mocks._server import PortInUseError, RunningMock, run, serve
-from mocks._service import CONTROL_PATH, OPENAPI_PATH, MockService, MockStats, Plan
+from mocks._service import CONTROL_PATH, MAX_BODY_BYTES, OPENAPI_PATH, MockService, MockStats, Plan
 from mocks._transport import AsyncMockTransport, MockTransport
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "FORCEABLE_CASES",
     "FORCEABLE_STATUSES",
     "FORCE_STATUS_HEADER",
+    "MAX_BODY_BYTES",
     "MOCK_API_KEY",
     "OPENAPI_PATH",
     "TIMEOUT",

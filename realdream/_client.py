@@ -12,7 +12,8 @@ import os
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -149,7 +150,7 @@ class _BaseClient:
         headers = {
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers.raw
         }
-        try:
+        with _sent_as(request):
             return GenerationResult.from_response(
                 request,
                 response.content,
@@ -158,9 +159,6 @@ class _BaseClient:
                 retries=state.retries,
                 status_code=response.status_code,
             )
-        except RealDreamError as exc:
-            exc.request = request  # what was sent (and, after a 200, paid for)
-            raise
 
     @staticmethod
     def _credits(response: httpx.Response) -> Credits:
@@ -220,7 +218,8 @@ class Client(_BaseClient):
         sent, body = self._prepare(request, params)
         t0 = self._clock()
         state = self._new_state()
-        response = self._send("POST", contract.GENERATE_PATH, state, body)
+        with _sent_as(sent):
+            response = self._send("POST", contract.GENERATE_PATH, state, body)
         return self._result(sent, response, state, t0)
 
     def credits(self) -> Credits:
@@ -315,7 +314,8 @@ class AsyncClient(_BaseClient):
         sent, body = self._prepare(request, params)
         t0 = self._clock()
         state = self._new_state()
-        response = await self._send("POST", contract.GENERATE_PATH, state, body)
+        with _sent_as(sent):
+            response = await self._send("POST", contract.GENERATE_PATH, state, body)
         return self._result(sent, response, state, t0)
 
     async def credits(self) -> Credits:
@@ -375,6 +375,16 @@ class AsyncClient(_BaseClient):
 
 
 _NO_RESPONSE: Final = httpx.Response(0)
+
+
+@contextmanager
+def _sent_as(request: GenerationRequest) -> Iterator[None]:
+    """Errors raised inside carry the request as it was sent (maybe paid for: see the error)."""
+    try:
+        yield
+    except RealDreamError as exc:
+        exc.request = request
+        raise
 
 
 def _resolve_key(api_key: str | None) -> str:

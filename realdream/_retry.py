@@ -150,8 +150,11 @@ class RetryState:
         status = response.status_code
         if status < 300:
             detail = f"{type(exc).__name__}: {self._redact(str(exc)) or 'no detail'}"
+            billed = (
+                " It was billed; its request id is kept on this error." if status == 200 else ""
+            )
             error = InvalidResponseError(
-                f"The server answered {status} but its body could not be read ({detail}).",
+                f"The server answered {status} but its body could not be read ({detail}).{billed}",
                 status_code=status,
                 headers=response.headers,
             )

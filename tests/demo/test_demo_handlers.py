@@ -253,7 +253,7 @@ def test_a_rate_limit_says_when_it_resets(api_backend: ApiBackend) -> None:
 @pytest.mark.parametrize(
     ("failure", "expected"),
     [
-        (httpx.ConnectError("refused"), "Could not reach the server"),
+        (httpx.ConnectError("refused"), "Could not reach api.example.test"),
         (httpx.ReadTimeout("slow"), "may have been billed"),
     ],
     ids=["connect", "read-timeout"],
