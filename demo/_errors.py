@@ -48,7 +48,7 @@ class NotSavedError(Exception):
     The visitor learns that, and the seed that remakes the same images; the cause is logged.
     """
 
-    def __init__(self, seed: int, count: int, offline: bool) -> None:
+    def __init__(self, seed: int | None, count: int, offline: bool) -> None:
         self.seed = seed
         self.count = count
         self.offline = offline

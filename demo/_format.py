@@ -41,7 +41,7 @@ def details(
         "remaining_credits": result.remaining_credits,
         "request_id": result.request_id,
         "retries": result.retries,
-        "request": result.request.payload,
+        "request": result.request.payload if result.request is not None else None,
         "images": [_image(image, path) for image, path in zip(result.images, paths, strict=True)],
     }
 

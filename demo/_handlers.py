@@ -49,7 +49,7 @@ class GenerateOutput(NamedTuple):
     summary: str
     details: dict[str, Any]
     files: list[str]
-    last_seed: int
+    last_seed: int | None
 
 
 def build_request(
@@ -212,7 +212,7 @@ def _estimate(waited: float, expected: float) -> float:
     return min(0.95, 1.0 - math.exp(-2.0 * waited / max(expected, 0.1)))
 
 
-def _save(image: realdream.GeneratedImage, folder: Path, seed: int) -> Path:
+def _save(image: realdream.GeneratedImage, folder: Path, seed: int | None) -> Path:
     return image.save(folder / f"realdream-{seed}-{image.index + 1}.png")
 
 

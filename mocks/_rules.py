@@ -19,6 +19,7 @@ __all__ = [
     "CHECK_ORDER",
     "check_auth",
     "check_content_type",
+    "failed_job_body",
     "format_reset_at",
     "method_not_allowed",
     "not_found",
@@ -68,7 +69,25 @@ def rule_response(
             "status_code": rule.status,
         }
         return json_response(rule.status, body, headers)
+    if rule.body == "job":
+        return json_response(rule.status, failed_job_body(message), headers)
     return error_response(rule.status, message, headers)
+
+
+def failed_job_body(message: str, request_id: str | None = None) -> dict[str, object]:
+    """A FAILED v2 job: its error and timings, no cost (nothing was billed)."""
+    body: dict[str, object] = {
+        contract.JOB_STATUS_KEY: "FAILED",
+        contract.JOB_ERROR_KEY: message,
+        contract.JOB_METRICS_KEY: {
+            contract.METRIC_INFERENCE_TIME: 0.0,
+            contract.METRIC_QUEUE_TIME: 0.0,
+            contract.METRIC_TOTAL_TIME: 0.0,
+        },
+    }
+    if request_id is not None:
+        body["request_id"] = request_id
+    return body
 
 
 def refusal(case: str) -> MockResponse:

@@ -7,7 +7,9 @@
 """
 
 from realdream import contract
-from realdream._client import DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT, AsyncClient, Client
+from realdream._base import DEFAULT_TIMEOUT, Api
+from realdream._client import DEFAULT_MAX_IN_FLIGHT, AsyncClient, Client
+from realdream._jobs import DEFAULT_WAIT_TIMEOUT, AsyncJob, Job, JobStatus
 from realdream._errors import (
     STATUS_ERRORS,
     APIConnectionError,
@@ -19,9 +21,12 @@ from realdream._errors import (
     BadRequestError,
     ConfigurationError,
     GatewayTimeoutError,
+    GenerationFailedError,
     InsufficientCreditsError,
     InternalServerError,
     InvalidResponseError,
+    JobExpiredError,
+    JobTimeoutError,
     MethodNotAllowedError,
     ModelRetiredError,
     NotAcceptableError,
@@ -71,6 +76,7 @@ __all__ = [
     "DEFAULT_NEGATIVE_PROMPT",
     "DEFAULT_SCHEDULER",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_WAIT_TIMEOUT",
     "LIMITS",
     "MAX_RETRY_WAIT",
     "PROMPT_MAX_LENGTH",
@@ -81,7 +87,9 @@ __all__ = [
     "APIResponseError",
     "APIStatusError",
     "APITimeoutError",
+    "Api",
     "AsyncClient",
+    "AsyncJob",
     "AuthenticationError",
     "BadGatewayError",
     "BadRequestError",
@@ -90,11 +98,16 @@ __all__ = [
     "Credits",
     "GatewayTimeoutError",
     "GeneratedImage",
+    "GenerationFailedError",
     "GenerationRequest",
     "GenerationResult",
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidResponseError",
+    "Job",
+    "JobExpiredError",
+    "JobStatus",
+    "JobTimeoutError",
     "Limit",
     "MethodNotAllowedError",
     "ModelRetiredError",

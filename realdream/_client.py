@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import random
-import re
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Final, TypeVar
@@ -20,11 +17,18 @@ from typing import Any, Final, TypeVar
 import httpx
 
 from realdream import contract
-from realdream._errors import ConfigurationError, InvalidResponseError, RealDreamError
+from realdream._base import DEFAULT_TIMEOUT, Api, BaseClient, Clock, sent_as
+from realdream._errors import (
+    ConfigurationError,
+    GenerationFailedError,
+    JobExpiredError,
+    NotFoundError,
+    RealDreamError,
+)
+from realdream._jobs import AsyncJob, Job, JobStatus, _JobBase
 from realdream._params import GenerationRequest
 from realdream._result import Credits, GenerationResult
-from realdream._retry import DEFAULT_POLICY, RetryPolicy, RetryState
-from realdream._version import __version__
+from realdream._retry import RetryPolicy, RetryState
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
@@ -33,21 +37,16 @@ __all__ = [
     "Client",
 ]
 
-API_KEY_ENV: Final = contract.API_KEY_ENV
-BASE_URL_ENV: Final = contract.BASE_URL_ENV
 #: Requests one ``AsyncClient`` sends at once; more wait their turn inside the client.
 #: httpcore's pool does O(requests x connections) work per request (encode/httpcore#1035), so
 #: a thousand ``gather``-ed calls cost 3x the time and 20x the CPU of the same calls in turns.
 DEFAULT_MAX_IN_FLIGHT: Final = 32
-#: Survives a cold start: an idle model can take minutes to answer the first request.
-DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=180.0, write=30.0, pool=30.0)
 
-_KEY_SHAPE = re.compile(r"[!-~]+")  # printable ASCII, no whitespace: safe in a header
-_Self = TypeVar("_Self", bound="_BaseClient")
+_Self = TypeVar("_Self", bound=BaseClient)
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
 Sleep = Callable[[float], object]
 AsyncSleep = Callable[[float], Awaitable[object]]
-Clock = Callable[[], float]
+_EXPIRED_RULE: Final = next(r for r in contract.STATUS_TABLE if r.error == "JobExpiredError")
 
 
 class _NoCookies(httpx.Cookies):
@@ -69,112 +68,21 @@ def _own(http: _Http) -> _Http:
     return http
 
 
-class _BaseClient:
-    """Configuration and the pure steps shared by the sync and async clients."""
-
-    _owns_http: bool
-
-    def __init__(
-        self,
-        api_key: str | None,
-        *,
-        base_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        retry: RetryPolicy | None,
-        clock: Clock,
-    ) -> None:
-        self._api_key = _resolve_key(api_key)
-        self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or contract.BASE_URL).rstrip("/")
-        self.timeout = _resolve_timeout(timeout)
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise ConfigurationError(f"retry={retry!r}: must be a realdream.RetryPolicy")
-        #: How this client retries (see :class:`~realdream.RetryPolicy`).
-        self.retry = retry or DEFAULT_POLICY
-        self._clock = clock
-        self._headers = {
-            contract.API_KEY_HEADER: self._api_key,
-            "Content-Type": contract.CONTENT_TYPE,
-            "Accept": "image/jpeg, image/png, image/webp, application/json",
-            "User-Agent": f"realdream-python/{__version__}",
-        }
-        self._rand = random.Random()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<hidden>)"
-
-    def _build(
-        self,
-        http: httpx.Client | httpx.AsyncClient,
-        method: str,
-        path: str,
-        body: bytes | None,
-        state: RetryState,
-    ) -> httpx.Request:
-        """The request for one attempt (the owned client already carries headers and timeout)."""
-        if state.policy.deadline is None and self._owns_http:
-            return http.build_request(method, self.base_url + path, content=body)
-        return http.build_request(
-            method,
-            self.base_url + path,
-            content=body,
-            headers=None if self._owns_http else self._headers,
-            timeout=state.timeout(self.timeout),
-        )
-
-    def _new_state(self, policy: RetryPolicy | None = None) -> RetryState:
-        return RetryState(
-            policy or self.retry, secret=self._api_key, rand=self._rand.random, clock=self._clock
-        )
-
-    def _get_policy(self) -> RetryPolicy:
-        """A GET is idempotent and unbilled: read errors are safe to retry."""
-        return dataclasses.replace(self.retry, retry_read_errors=True)
-
-    @staticmethod
-    def _prepare(
-        request: GenerationRequest | str | None, params: Mapping[str, Any]
-    ) -> tuple[GenerationRequest, bytes]:
-        """Validate, resolve the seed, and ask for JSON when several samples must come back."""
-        if isinstance(request, GenerationRequest):
-            validated = request.replace(**params) if params else request
-        elif request is None:
-            validated = GenerationRequest.create(params)
-        else:
-            validated = GenerationRequest.create(params, prompt=request)
-        sent = validated.as_sent()
-        return sent, sent.to_json()
-
-    def _result(
-        self, request: GenerationRequest, response: httpx.Response, state: RetryState, t0: float
-    ) -> GenerationResult:
-        headers = {
-            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers.raw
-        }
-        with _sent_as(request):
-            return GenerationResult.from_response(
-                request,
-                response.content,
-                headers,
-                elapsed=self._clock() - t0,
-                retries=state.retries,
-                status_code=response.status_code,
-            )
-
-    @staticmethod
-    def _credits(response: httpx.Response) -> Credits:
-        try:
-            data = response.json()
-            return Credits(float(data["credits"]), float(data.get("free-credits", 0.0)))
-        except (ValueError, KeyError, TypeError, RecursionError):
-            raise InvalidResponseError(
-                "The credits endpoint answered without a readable balance.",
-                status_code=response.status_code,
-                body=response.content,
-                headers=response.headers,
-            ) from None
+def _expired(exc: NotFoundError) -> JobExpiredError:
+    """On a job's URL every 404 means the job is unknown, or its hour is over."""
+    if isinstance(exc, JobExpiredError):
+        return exc
+    return JobExpiredError(
+        exc.message, status_code=404, body=exc.body, headers=exc.headers, rule=_EXPIRED_RULE
+    )
 
 
-class Client(_BaseClient):
+def _submit_policy(policy: RetryPolicy) -> RetryPolicy:
+    """A submit is never re-sent once it may have queued: no retry after a read error."""
+    return dataclasses.replace(policy, retry_read_errors=False)
+
+
+class Client(BaseClient):
     """A synchronous client for RealDream Lightning.
 
     >>> with Client() as client:                                   # doctest: +SKIP
@@ -183,9 +91,11 @@ class Client(_BaseClient):
 
     ``api_key`` falls back to ``SEGMIND_API_KEY``; ``base_url`` to ``REALDREAM_BASE_URL``.
     ``retry`` is a :class:`~realdream.RetryPolicy` (the billing-aware default otherwise).
+    ``api`` picks the path ``generate`` takes: ``"v1"`` (one blocking call, the default) or
+    ``"v2"`` (submit to the queue, then poll). ``rate_limit_per_minute`` paces every request.
     ``transport`` (or a ready ``http_client``) replaces the network: the offline mock plugs in
-    here. ``sleep`` waits between retries and ``clock`` times calls and deadlines: tests pass
-    fakes instead of patching.
+    here. ``sleep`` waits between retries and polls and ``clock`` times calls and deadlines:
+    tests pass fakes instead of patching.
     """
 
     def __init__(
@@ -195,12 +105,22 @@ class Client(_BaseClient):
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
+        api: Api = "v1",
+        rate_limit_per_minute: float | None = None,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
         sleep: Sleep = time.sleep,
         clock: Clock = time.perf_counter,
     ) -> None:
-        super().__init__(api_key, base_url=base_url, timeout=timeout, retry=retry, clock=clock)
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry,
+            clock=clock,
+            api=api,
+            rate_limit_per_minute=rate_limit_per_minute,
+        )
         self._owns_http = http_client is None
         self._http = http_client or _own(
             httpx.Client(transport=transport, timeout=self.timeout, headers=self._headers)
@@ -208,32 +128,117 @@ class Client(_BaseClient):
         self._sleep = sleep
 
     def generate(
-        self, request: GenerationRequest | str | None = None, /, **params: Any
+        self,
+        request: GenerationRequest | str | None = None,
+        /,
+        *,
+        api: Api | None = None,
+        **params: Any,
     ) -> GenerationResult:
         """Generate images. Pass a prompt and parameters, or a :class:`GenerationRequest`.
 
         Raises :class:`~realdream.ValidationError` before any request for bad parameters, and
         the mapped :class:`~realdream.APIStatusError` subclass when the server refuses.
+        ``api="v2"`` (or the client's ``api``) submits a job and waits for it.
         """
+        if self._api_of(api) == "v2":
+            return self.submit(request, **params).wait()
         sent, body = self._prepare(request, params)
         t0 = self._clock()
         state = self._new_state()
-        with _sent_as(sent):
-            response = self._send("POST", contract.GENERATE_PATH, state, body)
+        with sent_as(sent):
+            response = self._send("POST", self._url(contract.GENERATE_PATH), state, body)
         return self._result(sent, response, state, t0)
+
+    def submit(self, request: GenerationRequest | str | None = None, /, **params: Any) -> Job:
+        """Queue a v2 job (validated exactly as :meth:`generate` validates) and return it.
+
+        Nothing is billed until the job completes. A submit is retried only when it surely did
+        not queue (a 429, a 5xx, or a connection that failed before sending).
+        """
+        sent, body = self._prepare(request, params)
+        state = self._new_state(_submit_policy(self.retry))
+        submitted = self._clock()
+        with sent_as(sent):
+            response = self._send("POST", self._url(contract.V2_SUBMIT_PATH), state, body)
+            fields = self._submitted(response, sent, submitted)
+        return Job(**fields, client=self, retries=state.retries)
+
+    def job(self, request_id: str, *, request: GenerationRequest | None = None) -> Job:
+        """The job ``request_id`` (within its hour), to poll or wait on, e.g. after a crash.
+
+        Pass the ``request`` as sent, when known, so the result carries its parameters.
+        """
+        return Job(**self._job_fields(request_id), request=request, client=self)
 
     def credits(self) -> Credits:
         """The account's remaining credits."""
         state = self._new_state(self._get_policy())
-        return self._credits(self._send("GET", contract.CREDITS_PATH, state, None))
+        return self._credits(self._send("GET", self._url(contract.CREDITS_PATH), state, None))
+
+    # --- v2 polling ------------------------------------------------------------------------
+    def _get(self, job: _JobBase, url: str, *, key: bool = True) -> httpx.Response:
+        state = self._new_state(self._get_policy())
+        try:
+            return self._send("GET", url, state, None, key=key)
+        except NotFoundError as exc:
+            raise _expired(exc) if key else exc from None
+        finally:
+            job.retries += state.retries
+
+    def _job_status(self, job: _JobBase) -> JobStatus:
+        with sent_as(job.request, job):
+            try:
+                response = self._get(job, job.status_url)
+            except GenerationFailedError as exc:
+                return self._failed(job, exc)
+            return self._status(job, response)
+
+    def _job_wait(self, job: _JobBase, timeout: float | None) -> GenerationResult:
+        deadline = self._deadline(timeout)
+        schedule = self._schedule(job)
+        t0 = self._clock()
+        while True:
+            now = self._clock()
+            delay = schedule.delay(now)
+            if deadline is not None:
+                delay = min(delay, max(0.0, deadline - now))
+            if delay > 0:
+                self._sleep(delay)
+            status = self._job_status(job)
+            if status.failure is not None:
+                raise status.failure
+            if status.state == "COMPLETED":
+                return self._collect(job, t0)
+            if deadline is not None and self._clock() >= deadline:
+                raise job._timeout(status.state, timeout or 0.0)
+
+    def _collect(self, job: _JobBase, t0: float) -> GenerationResult:
+        """Fetch the result and download every image (no key goes to the image host)."""
+        with sent_as(job.request, job), _billed():
+            data, outputs = self._outputs(job, self._get(job, job.response_url))
+            blobs = [
+                item if isinstance(item, bytes) else self._get(job, item, key=False).content
+                for item in outputs
+            ]
+            return self._finish(job, data, blobs, t0, job.retries)
 
     def _send(
-        self, method: str, path: str, state: RetryState, body: bytes | None
+        self,
+        method: str,
+        url: str,
+        state: RetryState,
+        body: bytes | None,
+        *,
+        key: bool = True,
     ) -> httpx.Response:
         while True:
+            wait = self._pace_delay(pace=key)
+            if wait > 0:
+                self._sleep(wait)
             try:
                 response = self._http.send(
-                    self._build(self._http, method, path, body, state), stream=True
+                    self._build(self._http, method, url, body, state, key), stream=True
                 )
             except httpx.HTTPError as exc:
                 self._sleep(state.after_exception(exc))
@@ -245,6 +250,7 @@ class Client(_BaseClient):
                 continue
             finally:
                 response.close()
+            self._note(response)
             delay = state.after_response(response)
             if delay is None:
                 return response
@@ -266,12 +272,12 @@ class Client(_BaseClient):
         self.close()
 
 
-class AsyncClient(_BaseClient):
+class AsyncClient(BaseClient):
     """The asyncio twin of :class:`Client`: the same arguments, awaitable methods.
 
     One instance serves any number of concurrent calls: at most ``max_in_flight`` requests
     are on the wire at once, the rest wait their turn inside the client (a wait between
-    retries holds no turn). ``sleep`` is awaited between retries.
+    retries or polls holds no turn). ``sleep`` is awaited between retries and polls.
     """
 
     def __init__(
@@ -281,13 +287,23 @@ class AsyncClient(_BaseClient):
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
+        api: Api = "v1",
+        rate_limit_per_minute: float | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         sleep: AsyncSleep = asyncio.sleep,
         clock: Clock = time.perf_counter,
     ) -> None:
-        super().__init__(api_key, base_url=base_url, timeout=timeout, retry=retry, clock=clock)
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry,
+            clock=clock,
+            api=api,
+            rate_limit_per_minute=rate_limit_per_minute,
+        )
         if (
             isinstance(max_in_flight, bool)
             or not isinstance(max_in_flight, int)
@@ -308,20 +324,91 @@ class AsyncClient(_BaseClient):
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     async def generate(
-        self, request: GenerationRequest | str | None = None, /, **params: Any
+        self,
+        request: GenerationRequest | str | None = None,
+        /,
+        *,
+        api: Api | None = None,
+        **params: Any,
     ) -> GenerationResult:
         """Generate images; see :meth:`Client.generate`."""
+        if self._api_of(api) == "v2":
+            return await (await self.submit(request, **params)).wait()
         sent, body = self._prepare(request, params)
         t0 = self._clock()
         state = self._new_state()
-        with _sent_as(sent):
-            response = await self._send("POST", contract.GENERATE_PATH, state, body)
+        with sent_as(sent):
+            response = await self._send("POST", self._url(contract.GENERATE_PATH), state, body)
         return self._result(sent, response, state, t0)
+
+    async def submit(
+        self, request: GenerationRequest | str | None = None, /, **params: Any
+    ) -> AsyncJob:
+        """Queue a v2 job; see :meth:`Client.submit`."""
+        sent, body = self._prepare(request, params)
+        state = self._new_state(_submit_policy(self.retry))
+        submitted = self._clock()
+        with sent_as(sent):
+            url = self._url(contract.V2_SUBMIT_PATH)
+            response = await self._send("POST", url, state, body)
+            fields = self._submitted(response, sent, submitted)
+        return AsyncJob(**fields, client=self, retries=state.retries)
+
+    def job(self, request_id: str, *, request: GenerationRequest | None = None) -> AsyncJob:
+        """The job ``request_id``; see :meth:`Client.job`."""
+        return AsyncJob(**self._job_fields(request_id), request=request, client=self)
 
     async def credits(self) -> Credits:
         """The account's remaining credits."""
         state = self._new_state(self._get_policy())
-        return self._credits(await self._send("GET", contract.CREDITS_PATH, state, None))
+        url = self._url(contract.CREDITS_PATH)
+        return self._credits(await self._send("GET", url, state, None))
+
+    # --- v2 polling ------------------------------------------------------------------------
+    async def _get(self, job: _JobBase, url: str, *, key: bool = True) -> httpx.Response:
+        state = self._new_state(self._get_policy())
+        try:
+            return await self._send("GET", url, state, None, key=key)
+        except NotFoundError as exc:
+            raise _expired(exc) if key else exc from None
+        finally:
+            job.retries += state.retries
+
+    async def _job_status(self, job: _JobBase) -> JobStatus:
+        with sent_as(job.request, job):
+            try:
+                response = await self._get(job, job.status_url)
+            except GenerationFailedError as exc:
+                return self._failed(job, exc)
+            return self._status(job, response)
+
+    async def _job_wait(self, job: _JobBase, timeout: float | None) -> GenerationResult:
+        deadline = self._deadline(timeout)
+        schedule = self._schedule(job)
+        t0 = self._clock()
+        while True:
+            now = self._clock()
+            delay = schedule.delay(now)
+            if deadline is not None:
+                delay = min(delay, max(0.0, deadline - now))
+            if delay > 0:
+                await self._sleep(delay)
+            status = await self._job_status(job)
+            if status.failure is not None:
+                raise status.failure
+            if status.state == "COMPLETED":
+                return await self._collect(job, t0)
+            if deadline is not None and self._clock() >= deadline:
+                raise job._timeout(status.state, timeout or 0.0)
+
+    async def _collect(self, job: _JobBase, t0: float) -> GenerationResult:
+        with sent_as(job.request, job), _billed():
+            data, outputs = self._outputs(job, await self._get(job, job.response_url))
+            blobs = [
+                item if isinstance(item, bytes) else (await self._get(job, item, key=False)).content
+                for item in outputs
+            ]
+            return self._finish(job, data, blobs, t0, job.retries)
 
     def _turns(self) -> asyncio.Semaphore:
         """The in-flight bound of the running event loop (a client may outlive a loop)."""
@@ -331,13 +418,13 @@ class AsyncClient(_BaseClient):
         return self._slots[1]
 
     async def _attempt(
-        self, method: str, path: str, state: RetryState, body: bytes | None
+        self, method: str, url: str, state: RetryState, body: bytes | None, key: bool
     ) -> tuple[httpx.Response, float | None]:
         """One attempt, holding a turn: the response, and the delay before a retry (or None)."""
         async with self._turns():
             try:
                 response = await self._http.send(
-                    self._build(self._http, method, path, body, state), stream=True
+                    self._build(self._http, method, url, body, state, key), stream=True
                 )
             except httpx.HTTPError as exc:
                 return _NO_RESPONSE, state.after_exception(exc)
@@ -347,13 +434,23 @@ class AsyncClient(_BaseClient):
                 return _NO_RESPONSE, state.after_unreadable(response, exc)
             finally:
                 await response.aclose()
+        self._note(response)
         return response, state.after_response(response)
 
     async def _send(
-        self, method: str, path: str, state: RetryState, body: bytes | None
+        self,
+        method: str,
+        url: str,
+        state: RetryState,
+        body: bytes | None,
+        *,
+        key: bool = True,
     ) -> httpx.Response:
         while True:
-            response, delay = await self._attempt(method, path, state, body)
+            wait = self._pace_delay(pace=key)
+            if wait > 0:
+                await self._sleep(wait)
+            response, delay = await self._attempt(method, url, state, body, key)
             if delay is None:
                 return response
             await self._sleep(delay)
@@ -378,35 +475,10 @@ _NO_RESPONSE: Final = httpx.Response(0)
 
 
 @contextmanager
-def _sent_as(request: GenerationRequest) -> Iterator[None]:
-    """Errors raised inside carry the request as it was sent (maybe paid for: see the error)."""
+def _billed() -> Iterator[None]:
+    """Errors after a job completed: it was billed (its images may still be fetched)."""
     try:
         yield
     except RealDreamError as exc:
-        exc.request = request
+        exc.maybe_billed = True
         raise
-
-
-def _resolve_key(api_key: str | None) -> str:
-    key = (api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")).strip()
-    if not key:
-        raise ConfigurationError(
-            f"No API key: pass api_key=... or set the {API_KEY_ENV} environment variable "
-            f"(keys look like {contract.API_KEY_SHAPE}; get one at segmind.com)."
-        )
-    if not _KEY_SHAPE.fullmatch(key):
-        raise ConfigurationError(
-            "The API key contains spaces or characters that cannot be sent in a header; "
-            "check for a stray quote or line break."
-        )
-    return key
-
-
-def _resolve_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
-    if timeout is None:
-        return DEFAULT_TIMEOUT
-    if isinstance(timeout, httpx.Timeout):
-        return timeout
-    if isinstance(timeout, bool) or not timeout > 0:
-        raise ConfigurationError(f"timeout={timeout!r}: must be a number of seconds > 0")
-    return httpx.Timeout(timeout, connect=min(timeout, DEFAULT_TIMEOUT.connect or timeout))

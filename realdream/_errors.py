@@ -5,6 +5,7 @@ The tree is split by whether a response arrived::
     RealDreamError
     ├── ValidationError (also ValueError)      bad parameters, caught before any request
     ├── ConfigurationError (also ValueError)   no API key, or an unusable one
+    ├── JobTimeoutError                        Job.wait ran out of time; the job runs on
     ├── APIConnectionError                     no response arrived
     │   └── APITimeoutError
     └── APIResponseError                       a response arrived, but not a usable image
@@ -14,6 +15,7 @@ The tree is split by whether a response arrived::
             ├── AuthenticationError            401 (missing or invalid key)
             ├── PermissionDeniedError          403
             ├── NotFoundError                  404 (a path, or no credits record)
+            │   └── JobExpiredError                a v2 job's id: unknown, or its hour is over
             ├── MethodNotAllowedError          405
             ├── NotAcceptableError             406, one of:
             │   ├── InsufficientCreditsError       not enough credits
@@ -21,6 +23,7 @@ The tree is split by whether a response arrived::
             │   └── SpendLimitError                a team spend limit is used up
             ├── ModelRetiredError              410
             ├── UnprocessableEntityError       422
+            │   └── GenerationFailedError          a v2 job ended FAILED (422 or 200)
             ├── RateLimitError                 429; retry_after, reset_at
             └── ServerError                    any 5xx
                 ├── InternalServerError        500
@@ -48,6 +51,7 @@ from realdream._headers import parse_datetime, server_wait
 from realdream.contract import StatusRule
 
 if TYPE_CHECKING:
+    from realdream._jobs import Job
     from realdream._params import GenerationRequest
 
 __all__ = [
@@ -61,9 +65,12 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "GatewayTimeoutError",
+    "GenerationFailedError",
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidResponseError",
+    "JobExpiredError",
+    "JobTimeoutError",
     "MethodNotAllowedError",
     "ModelRetiredError",
     "NotAcceptableError",
@@ -126,6 +133,23 @@ class APIConnectionError(RealDreamError):
 
 class APITimeoutError(APIConnectionError):
     """No response arrived in time."""
+
+
+class JobTimeoutError(RealDreamError):
+    """``Job.wait`` passed its timeout; the job goes on running on the server.
+
+    :attr:`job` is the :class:`~realdream.Job`: wait on it again later (within the hour), or
+    rebuild it from ``job.request_id`` with ``client.job(...)``.
+    """
+
+    def __init__(self, message: str, *, job: Job, state: str) -> None:
+        super().__init__(message)
+        self.job = job
+        #: The last state seen (QUEUED or PROCESSING).
+        self.state = state
+        self.request = job.request
+        #: The job will be billed if it completes.
+        self.maybe_billed = True
 
 
 class APIResponseError(RealDreamError):
@@ -227,6 +251,10 @@ class NotFoundError(APIStatusError):
     """404: no such path (or, on the credits endpoint, no credits record)."""
 
 
+class JobExpiredError(NotFoundError):
+    """404 for a v2 job: its id is unknown, or its hour of storage is over."""
+
+
 class MethodNotAllowedError(APIStatusError):
     """405: wrong HTTP method (an HTML page, not JSON)."""
 
@@ -253,6 +281,25 @@ class ModelRetiredError(APIStatusError):
 
 class UnprocessableEntityError(APIStatusError):
     """422: invalid or missing parameters."""
+
+
+class GenerationFailedError(UnprocessableEntityError):
+    """A v2 job ended FAILED (HTTP 422, or 200): nothing was billed.
+
+    :attr:`message` is the server's error text; :attr:`metrics` its timings, when sent.
+    """
+
+    @property
+    def metrics(self) -> dict[str, object]:
+        data = _json_object(self.body.decode("utf-8", errors="replace").strip())
+        metrics = data.get(contract.JOB_METRICS_KEY) if data else None
+        return dict(metrics) if isinstance(metrics, dict) else {}
+
+    @property
+    def request_id(self) -> str | None:
+        data = _json_object(self.body.decode("utf-8", errors="replace").strip())
+        found = data.get("request_id") if data else None
+        return found if isinstance(found, str) else super().request_id
 
 
 class RateLimitError(APIStatusError):
@@ -352,6 +399,9 @@ def _error_fields(body: bytes, content_type: str) -> tuple[str, str]:
             data.get(contract.ERROR_BODY_KEY),
             data.get(contract.ERROR_DESCRIPTION_KEY),
         )
+        if data.get(contract.JOB_STATUS_KEY) == "FAILED":  # a v2 job: its error is the message
+            text = error.strip() if isinstance(error, str) and error.strip() else "no detail"
+            return _shorten(text), "status:FAILED"
         if isinstance(description, str) and description.strip():
             code = error.strip() if isinstance(error, str) else ""
             return _shorten(description.strip()), code

@@ -85,20 +85,27 @@ class GeneratedImage:
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """The images of one call, the request actually sent (seed resolved), and what it cost."""
+    """The images of one call, the request actually sent (seed resolved), and what it cost.
+
+    ``request`` is ``None`` only for a v2 job resumed from its id alone (``client.job(id)``),
+    whose parameters this client never saw; ``seed`` is then the one the server reports, if any.
+    """
 
     images: tuple[GeneratedImage, ...]
-    request: GenerationRequest
+    request: GenerationRequest | None
     elapsed: float
     remaining_credits: float | None = None
     request_id: str | None = None
     cost: float | None = None
     generation_time: float | None = None
     retries: int = 0
+    #: The seed the server reported, when it did (v2 results; the ``x-seed-value`` header).
+    server_seed: int | None = None
 
     @property
-    def seed(self) -> int:
-        return self.request.seed
+    def seed(self) -> int | None:
+        """The seed that made the images (resolved; ``None`` only if nobody says)."""
+        return self.request.seed if self.request is not None else self.server_seed
 
     @property
     def image(self) -> GeneratedImage:

@@ -43,6 +43,7 @@ __all__ = [
     "ERROR_BODY_KEY",
     "ERROR_DESCRIPTION_KEY",
     "FACTS",
+    "FAILED_STATUS_CODES",
     "GENERATE_PATH",
     "HEADER_COST",
     "HEADER_GENERATION_TIME",
@@ -51,24 +52,47 @@ __all__ = [
     "HEADER_REQUEST_ID",
     "HEADER_RETRY_AFTER",
     "HEADER_SEED",
+    "IMAGE_HOST",
+    "JOB_ERROR_KEY",
+    "JOB_IMAGES_KEY",
+    "JOB_METRICS_KEY",
+    "JOB_OUTPUT_KEY",
+    "JOB_SEED_KEY",
+    "JOB_STATES",
+    "JOB_STATUS_KEY",
     "LIMITS",
     "METHOD_NOT_ALLOWED_HTML",
+    "METRIC_COST",
+    "METRIC_INFERENCE_TIME",
+    "METRIC_QUEUE_TIME",
+    "METRIC_REMAINING_CREDITS",
+    "METRIC_TOTAL_TIME",
     "MODEL_NAME",
     "MODEL_SLUG",
+    "POLLS_COUNT_AGAINST_RATE_LIMIT",
     "PROMPT_MAX_LENGTH",
     "RANDOM_SEED",
     "RATE_LIMIT_FREE_PER_MINUTE",
     "RATE_LIMIT_PRO_PER_MINUTE",
+    "RESULT_TTL_S",
     "SCHEDULERS",
     "SIZE_MULTIPLE",
     "STATUS_TABLE",
+    "TERMINAL_STATES",
+    "V1_POLL_PATH",
+    "V2_RESULT_PATH",
+    "V2_STATUS_PATH",
+    "V2_SUBMIT_KEYS",
+    "V2_SUBMIT_PATH",
     "Body",
     "Fact",
+    "JobState",
     "Limit",
     "Mark",
     "Scheduler",
     "StatusRule",
     "cost",
+    "job_path",
     "message",
     "rule_for_case",
     "rules_for_status",
@@ -103,6 +127,44 @@ MODEL_SLUG: Final = _fact("MODEL_SLUG", "sdxl1.0-realdream-lightning", "VERIFIED
 MODEL_NAME: Final = _fact("MODEL_NAME", "RealDream Lightning", "VERIFIED", "the page's title")
 GENERATE_PATH: Final = _fact("GENERATE_PATH", f"/v1/{MODEL_SLUG}", "VERIFIED")
 CREDITS_PATH: Final = _fact("CREDITS_PATH", "/v1/get-user-credits", "VERIFIED")
+
+# --- The v2 queue API (submit, then poll; see ../shared/api/v2-facts.md) --------------------
+V2_SUBMIT_PATH: Final = _fact("V2_SUBMIT_PATH", f"/v2/{MODEL_SLUG}", "VERIFIED")
+#: ``{request_id}`` is filled in; status "returns only status and metrics".
+V2_STATUS_PATH: Final = _fact("V2_STATUS_PATH", "/v2/requests/{request_id}/status", "VERIFIED")
+V2_RESULT_PATH: Final = _fact("V2_RESULT_PATH", "/v2/requests/{request_id}", "VERIFIED")
+#: "V1 poll endpoint (backward compatible)": its body is UNKNOWN; we never need it.
+V1_POLL_PATH: Final = _fact("V1_POLL_PATH", "/v1/requests/{request_id}", "VERIFIED")
+#: What a submit answers with (any 2xx: its exact code is UNKNOWN, 200 INFERRED).
+V2_SUBMIT_KEYS: Final = _fact(
+    "V2_SUBMIT_KEYS", ("request_id", "status", "poll_url", "status_url", "response_url"), "VERIFIED"
+)
+JobState = Literal["QUEUED", "PROCESSING", "COMPLETED", "FAILED"]
+JOB_STATES: Final[tuple[JobState, ...]] = _fact("JOB_STATES", get_args(JobState), "VERIFIED")
+TERMINAL_STATES: Final[frozenset[JobState]] = frozenset({"COMPLETED", "FAILED"})
+#: "Request status and results are stored for 1 hour after submission."
+RESULT_TTL_S: Final = _fact("RESULT_TTL_S", 3600.0, "VERIFIED")
+#: A FAILED job is served with HTTP 422 (VERIFIED; the SDK's tests use 200: both are accepted).
+FAILED_STATUS_CODES: Final = _fact("FAILED_STATUS_CODES", frozenset({200, 422}), "VERIFIED")
+#: Keys of a job body: ``status`` and ``metrics`` always (VERIFIED); ``output`` on a result is a
+#: URL, a list of them, or base64 (INFERRED), ``images[].url`` and ``seed`` REPORTED.
+JOB_STATUS_KEY: Final = "status"
+JOB_ERROR_KEY: Final = "error"
+JOB_METRICS_KEY: Final = "metrics"
+JOB_OUTPUT_KEY: Final = _fact("JOB_OUTPUT_KEY", "output", "VERIFIED", "always present")
+JOB_IMAGES_KEY: Final = _fact("JOB_IMAGES_KEY", "images", "REPORTED", "[{url, content_type, ...}]")
+JOB_SEED_KEY: Final = _fact("JOB_SEED_KEY", "seed", "REPORTED", "a string")
+#: ``metrics`` fields (REPORTED): credits, and seconds.
+METRIC_COST: Final = _fact("METRIC_COST", "cost", "REPORTED")
+METRIC_REMAINING_CREDITS: Final = _fact("METRIC_REMAINING_CREDITS", "remaining_credits", "REPORTED")
+METRIC_INFERENCE_TIME: Final = _fact("METRIC_INFERENCE_TIME", "inference_time", "VERIFIED")
+METRIC_QUEUE_TIME: Final = _fact("METRIC_QUEUE_TIME", "queue_time", "REPORTED")
+METRIC_TOTAL_TIME: Final = _fact("METRIC_TOTAL_TIME", "total_time", "REPORTED")
+#: Whether status and result GETs count against the per-minute limit is UNKNOWN: we assume
+#: they do (the safe reading), so the client's pacing counts every request.
+POLLS_COUNT_AGAINST_RATE_LIMIT: Final = _fact("POLLS_COUNT_AGAINST_RATE_LIMIT", True, "CHOSEN")
+#: Generated files live on a public host and need no key (REPORTED): never send it there.
+IMAGE_HOST: Final = _fact("IMAGE_HOST", "images.segmind.com", "REPORTED", "public, kept 7 days")
 
 # --- Environment -----------------------------------------------------------------------------
 API_KEY_ENV: Final = "SEGMIND_API_KEY"
@@ -249,7 +311,9 @@ def cost(samples: int, price: float = COST_PER_IMAGE_USD) -> float:
 
 
 # --- The status table ------------------------------------------------------------------------
-Body = Literal["json", "html", "auth"]
+#: The shape of an error body: ``{"error": ...}``, an HTML page, an auth error with
+#: ``error_description``, or a v2 job (``{"status": "FAILED", "error": ..., "metrics": {...}}``).
+Body = Literal["json", "html", "auth", "job"]
 
 
 @dataclass(frozen=True)
@@ -361,6 +425,18 @@ STATUS_TABLE: Final[tuple[StatusRule, ...]] = (
         markers=("no credits found",),
     ),
     StatusRule(
+        404,
+        "JobExpiredError",
+        "Job not found",
+        "Results are kept one hour after submission: past that, or for an unknown id, the job "
+        "is gone (its images may still be on the image host if you saved their URLs).",
+        "Request 00000000-0000-0000-0000-000000000000 not found",
+        retry=False,
+        mark="REPORTED",
+        case="404-job-expired",
+        markers=("request ",),
+    ),
+    StatusRule(
         405,
         "MethodNotAllowedError",
         "Method not allowed",
@@ -419,6 +495,18 @@ STATUS_TABLE: Final[tuple[StatusRule, ...]] = (
         "Unprocessable request: invalid or missing parameters.",
         retry=False,
         mark="VERIFIED",
+    ),
+    StatusRule(
+        422,
+        "GenerationFailedError",
+        "Generation failed",
+        "The job ran and failed (nothing was billed): check the parameters named in the message.",
+        "Prompt is Mandatory and must be string",
+        retry=False,
+        mark="VERIFIED",
+        case="422-job-failed",
+        markers=("status:failed",),
+        body="job",
     ),
     StatusRule(
         429,
@@ -502,6 +590,11 @@ def rules_for_status(status: int) -> tuple[StatusRule, ...]:
 def rule_for_case(case: str) -> StatusRule | None:
     """The rule the mock calls ``case`` (``"406-spend-limit"``, ``"429"``), or ``None``."""
     return next((rule for rule in STATUS_TABLE if rule.case == case and rule.case), None)
+
+
+def job_path(template: str, request_id: str) -> str:
+    """A v2 path with its request id filled in (``V2_STATUS_PATH``, ``V2_RESULT_PATH``...)."""
+    return template.format(request_id=request_id)
 
 
 def message(case: str) -> str:

@@ -216,7 +216,8 @@ def _check_out_dir(out: Path) -> None:
 def _unsaved(result: GenerationResult, out: Path, exc: Exception) -> str:
     """One line for a paid result that could not be saved: enough to make it again."""
     reason = _os_error(exc) if isinstance(exc, OSError) else str(exc)
-    request = json.dumps(result.request.payload, separators=(",", ":"))  # ASCII: one line
+    payload = result.request.payload if result.request is not None else {}
+    request = json.dumps(payload, separators=(",", ":"))  # ASCII: one line
     return (
         f"error: paid, but could not save the images in {out} ({reason}); "
         f"seed {result.seed}; to make them again, send this request: {request}"
@@ -241,7 +242,8 @@ def _print_dry_run(request: GenerationRequest) -> None:
 
 def _save_result(result: GenerationResult, out: Path, suffix: str) -> Iterator[Path]:
     """Save each image (atomically), yielding its path as soon as it is on disk."""
-    stem = f"{slugify(result.request.prompt)}-{result.seed}"
+    prompt = result.request.prompt if result.request is not None else "job"
+    stem = f"{slugify(prompt)}-{result.seed}"
     paths: set[Path] = set()
     many = len(result.images) > 1
     for image in result.images:

@@ -297,7 +297,7 @@ class BatchRunner:
             request_id=result.request_id,
             elapsed=round(result.elapsed, 3),
             retries=result.retries,
-            request=result.request.payload,
+            request=result.request.payload if result.request is not None else None,
         )
 
     def _fail(self, item: BatchItem, error: str, *, maybe_billed: bool) -> None:
