@@ -9,7 +9,6 @@
 from realdream import contract
 from realdream._base import DEFAULT_TIMEOUT, Api
 from realdream._client import DEFAULT_MAX_IN_FLIGHT, AsyncClient, Client
-from realdream._jobs import DEFAULT_WAIT_TIMEOUT, AsyncJob, Job, JobStatus
 from realdream._errors import (
     STATUS_ERRORS,
     APIConnectionError,
@@ -44,6 +43,7 @@ from realdream._errors import (
     error_for_status,
 )
 from realdream._headers import server_wait
+from realdream._jobs import DEFAULT_WAIT_TIMEOUT, AsyncJob, Job, JobStatus
 from realdream._metadata import (
     format_parameters,
     parse_parameters,
