@@ -44,6 +44,7 @@ from realdream._metadata import (
     parse_parameters,
     read_parameters,
     request_from_parameters,
+    write_atomic,
 )
 from realdream._params import GenerationRequest, parse_json_object
 from realdream._result import Credits, GeneratedImage, GenerationResult
@@ -120,4 +121,5 @@ __all__ = [
     "read_parameters",
     "request_from_parameters",
     "server_wait",
+    "write_atomic",
 ]
