@@ -113,7 +113,7 @@ def test_every_bad_line_is_reported_at_once() -> None:
     ],
 )
 def test_a_hostile_json_line_is_one_problem_naming_line_and_field(line: str, expected: str) -> None:
-    found = problems(f"a fox\n{line}\n{{\"prompt\": \"x\", \"samples\": 9}}\n")
+    found = problems(f'a fox\n{line}\n{{"prompt": "x", "samples": 9}}\n')
     assert len(found) == 2, found  # the other bad line is still reported
     assert found[0].startswith(f"{SOURCE}:2: {expected}")
     assert found[1].startswith(f"{SOURCE}:3: samples=9: must be between 1 and 4")
