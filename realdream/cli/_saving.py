@@ -85,10 +85,13 @@ def default_fallback_dirs(out_dir: Path) -> tuple[Path, ...]:
     absolute = out_dir.absolute()
     digest = hashlib.sha256(str(absolute).encode()).hexdigest()[:12]
     tag = f"{absolute.name or 'out'}-{digest}"
-    cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache")
     user = str(os.getuid()) if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
-    temp = Path(tempfile.gettempdir()) / f"realdream-unsaved-{user}"
-    return (cache / "realdream" / "unsaved" / tag, temp / tag)
+    temp = Path(tempfile.gettempdir()) / f"realdream-unsaved-{user}" / tag
+    try:
+        cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache")
+    except RuntimeError:  # no home directory to be found
+        return (temp,)
+    return (cache / "realdream" / "unsaved" / tag, temp)
 
 
 def encoded(image: GeneratedImage, path: Path) -> tuple[Path, bytes]:

@@ -236,6 +236,24 @@ def test_a_save_failure_that_will_repeat_stops_the_batch_and_keeps_the_paid_imag
     assert read_parameters(out / kept.name) == format_parameters(sent)
 
 
+def test_a_rerun_while_the_disk_is_still_full_buys_nothing_and_keeps_the_held_image(
+    batch_cli: Callable[..., Ran], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    batch = eight_prompts(tmp_path)
+    full = refusing(out, errno.ENOSPC)
+    with mocks.serve(mocks.MockConfig(latency=0, credits=1.0)) as server:
+        command = ["batch", batch, "-o", out, "-c", "1", *SMALL, "--base-url", server.base_url,
+                   "--api-key", KEY]  # fmt: skip
+        batch_cli(*command, writer=full)
+        again = batch_cli(*command, writer=full)
+        assert server.service.stats.images == 1
+    assert again.code == 1
+    assert f"Stopped launching: cannot move kept images into {out} (No space left" in again.err
+    (held,) = [r for r in last_records(out).values() if r["status"] == "held"]
+    assert all(Path(path).is_file() for path in held["fallback"])
+
+
 def test_with_four_in_flight_the_batch_still_stops_at_the_first_refusal(
     batch_cli: Callable[..., Ran], tmp_path: Path
 ) -> None:
