@@ -50,6 +50,7 @@ from realdream._metadata import (
     read_parameters,
     read_request,
     request_from_parameters,
+    write_atomic,
 )
 from realdream._params import GenerationRequest, parse_json_object
 from realdream._result import Credits, GeneratedImage, GenerationResult
@@ -135,4 +136,5 @@ __all__ = [
     "read_request",
     "request_from_parameters",
     "server_wait",
+    "write_atomic",
 ]

@@ -15,13 +15,17 @@ import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from realdream import (
+    API_KEY_ENV,
     CONFIRMED_SCHEDULERS,
     DEFAULT_SCHEDULER,
     SCHEDULERS,
@@ -37,6 +41,7 @@ from realdream import (
     contract,
     parse_parameters,
     read_parameters,
+    write_atomic,
 )
 from realdream.cli._batchfile import BatchFileError, BatchItem, read_batch
 from realdream.cli._engine import (
@@ -48,25 +53,19 @@ from realdream.cli._engine import (
     plan,
 )
 from realdream.cli._manifest import Manifest, ManifestLockedError
-from realdream.cli._naming import slugify, unique_path
-from realdream.cli._options import (
-    ApiKey,
-    Base64,
-    BaseUrl,
-    Format,
-    Guidance,
-    Height,
-    ImageFormat,
-    NegativePrompt,
-    OutDir,
-    Samples,
-    Scheduler,
-    Seed,
-    Steps,
-    Width,
-    request_params,
-)
+from realdream.cli._naming import generate_paths
+from realdream.cli._options import SharedOptions, shared_options
 from realdream.cli._progress import ProgressListener, summary_lines, summary_table
+from realdream.cli._recovery import find_recovery
+from realdream.cli._saving import (
+    Placed,
+    UnplacedError,
+    Writer,
+    default_fallback_dirs,
+    describe,
+    encoded,
+    place,
+)
 
 __all__ = ["CLIError", "app", "run"]
 
@@ -82,6 +81,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help wraps at any width and never cuts a flag short
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -94,12 +94,21 @@ class CLIError(Exception):
         self.exit_code = exit_code
 
 
-def run(argv: Sequence[str] | None = None) -> int:
+@dataclass(frozen=True)
+class Seams:
+    """What a caller of :func:`run` may replace: ``writer`` writes every file a batch makes."""
+
+    writer: Writer = write_atomic
+
+
+def run(argv: Sequence[str] | None = None, *, seams: Seams | None = None) -> int:
     """Run the command line; return the exit code. Errors are one line, never a traceback."""
     command = typer.main.get_command(app)
     args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        result = command.main(args=args, prog_name="realdream", standalone_mode=False)
+        result = command.main(
+            args=args, prog_name="realdream", standalone_mode=False, obj=seams or Seams()
+        )
     except typer.TyperException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # `realdream` alone: typer showed help
             return EXIT_USAGE
@@ -147,58 +156,83 @@ def _root(
     """Generate images with Segmind's RealDream Lightning (or its offline mock)."""
 
 
+def _require_key(options: SharedOptions) -> None:
+    """Refuse early, naming every way to give a key (and the way to need none)."""
+    given = options.api_key if options.api_key is not None else os.environ.get(API_KEY_ENV, "")
+    if not given.strip():
+        raise CLIError(
+            f"error: no API key: pass --api-key or set {API_KEY_ENV} (get a key at "
+            "segmind.com); to try without one, start the offline mock with `realdream mock` "
+            "and pass the --base-url and --api-key it prints"
+        )
+
+
 # --- generate --------------------------------------------------------------------------------
-DryRun = Annotated[
-    bool, typer.Option("--dry-run", help="Print the exact JSON body and the cost; send nothing.")
-]
-
-
 @app.command()
+@shared_options(
+    retries=RetryPolicy().max_retries,
+    retries_help="Retries after a 429, a 5xx or a failed connection.",
+)
 def generate(
+    ctx: typer.Context,
     prompt: Annotated[str, typer.Argument(help="What the image should show.", show_default=False)],
-    negative_prompt: NegativePrompt = None,
-    samples: Samples = None,
-    scheduler: Scheduler = None,
-    num_inference_steps: Steps = None,
-    guidance_scale: Guidance = None,
-    seed: Seed = None,
-    img_width: Width = None,
-    img_height: Height = None,
-    base64: Base64 = None,
-    out: OutDir = Path(),
-    image_format: Format = ImageFormat.jpg,
-    dry_run: DryRun = False,
-    base_url: BaseUrl = None,
-    api_key: ApiKey = None,
-    retries: Annotated[
-        int, typer.Option(min=0, help="Retries after a 429, a 5xx or a failed connection.")
-    ] = RetryPolicy().max_retries,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the images.")] = Path(),
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the exact JSON body and the cost; send nothing."),
+    ] = False,
+    *,
+    options: SharedOptions,
 ) -> None:
-    """Generate images for PROMPT and save them with their parameters embedded."""
-    params = request_params(
-        negative_prompt=negative_prompt,
-        samples=samples,
-        scheduler=scheduler,
-        num_inference_steps=num_inference_steps,
-        guidance_scale=guidance_scale,
-        seed=seed,
-        img_width=img_width,
-        img_height=img_height,
-        base64=base64,
-    )
-    request = GenerationRequest.create(params, prompt=prompt)
+    """Generate images for PROMPT and save them with their parameters embedded.
+
+    Files are named PROMPT_seedSEED.jpg, with _2of4 for sample 2 of 4, and _copy2 when an
+    earlier file has that name. Images --out refuses are written to a per-user fallback
+    folder, and the message says where.
+    """
+    request = GenerationRequest.create(options.params, prompt=prompt)
     if dry_run:
         _print_dry_run(request)
         return
+    _require_key(options)
     _check_out_dir(out)  # before paying: a bad --out must not cost an image
-    with Client(api_key, base_url=base_url, retry=RetryPolicy(max_retries=retries)) as client:
+    client = Client(
+        options.api_key,
+        base_url=options.base_url,
+        retry=RetryPolicy(max_retries=options.retries),
+    )
+    with client, _waiting(request.samples):
         result = client.generate(request)
-    try:
-        for path in _save_result(result, out, image_format.suffix):
-            typer.echo(str(path))
-    except (OSError, ValueError) as exc:
-        raise CLIError(_unsaved(result, out, exc), EXIT_API) from None
+    placed = _save_result(result, out, options.image_format.suffix, _seams(ctx).writer)
+    for path in placed.where_asked + placed.elsewhere:
+        typer.echo(str(path))
     typer.echo(_result_line(result))
+    if placed.error is not None:
+        raise CLIError(
+            f"error: paid, but could not save the images in {out} ({describe(placed.error)}); "
+            f"they are in {placed.elsewhere[0].parent} instead",
+            EXIT_API,
+        )
+
+
+def _seams(ctx: typer.Context) -> Seams:
+    return ctx.obj if isinstance(ctx.obj, Seams) else Seams()
+
+
+@contextmanager
+def _waiting(images: int) -> Iterator[None]:
+    """A spinner with the time elapsed, on stderr, only when stderr is a terminal: a cold
+    start can take minutes, and silence reads as a hang."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    what = f"Generating {images} image{'s' * (images != 1)} (a cold start can take minutes)"
+    columns = (SpinnerColumn(), TextColumn(what), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        progress.add_task(what, total=None)
+        progress.refresh()  # drawn at once, not at the first tick
+        yield
 
 
 def _check_out_dir(out: Path) -> None:
@@ -213,11 +247,10 @@ def _check_out_dir(out: Path) -> None:
         raise CLIError(f"error: --out {out}: {exc.strerror or exc}; nothing was sent") from None
 
 
-def _unsaved(result: GenerationResult, out: Path, exc: Exception) -> str:
-    """One line for a paid result that could not be saved: enough to make it again."""
-    reason = _os_error(exc) if isinstance(exc, OSError) else str(exc)
-    payload = result.request.payload if result.request is not None else {}
-    request = json.dumps(payload, separators=(",", ":"))  # ASCII: one line
+def _unsaved(result: GenerationResult, out: Path, exc: OSError) -> str:
+    """One line for a paid result no folder took: enough to make it again."""
+    reason = _os_error(exc)
+    request = json.dumps(result.request.payload, separators=(",", ":"))  # ASCII: one line
     return (
         f"error: paid, but could not save the images in {out} ({reason}); "
         f"seed {result.seed}; to make them again, send this request: {request}"
@@ -240,17 +273,16 @@ def _print_dry_run(request: GenerationRequest) -> None:
         )
 
 
-def _save_result(result: GenerationResult, out: Path, suffix: str) -> Iterator[Path]:
-    """Save each image (atomically), yielding its path as soon as it is on disk."""
-    prompt = result.request.prompt if result.request is not None else "job"
-    stem = f"{slugify(prompt)}-{result.seed}"
-    paths: set[Path] = set()
-    many = len(result.images) > 1
-    for image in result.images:
-        name = f"{stem}-{image.index + 1}" if many else stem
-        path = image.save(unique_path(out, name, suffix, paths))
-        paths.add(path)
-        yield path
+def _save_result(result: GenerationResult, out: Path, suffix: str, writer: Writer) -> Placed:
+    """Write the images where asked, else in a fallback folder; a paid image is never
+    dropped without the request that makes it again."""
+    count = len(result.images)
+    paths = generate_paths(out, result.request.prompt, result.seed, count, suffix)
+    files = [encoded(image, path) for image, path in zip(result.images, paths, strict=True)]
+    try:
+        return place(files, default_fallback_dirs(out), writer)
+    except UnplacedError as exc:
+        raise CLIError(_unsaved(result, out, exc.error), EXIT_API) from None
 
 
 def _result_line(result: GenerationResult) -> str:
@@ -262,7 +294,12 @@ def _result_line(result: GenerationResult) -> str:
 
 # --- batch -----------------------------------------------------------------------------------
 @app.command()
+@shared_options(
+    retries=_BATCH_RETRIES,
+    retries_help="Retries per item after a 429, a 5xx or a failed connection.",
+)
 def batch(
+    ctx: typer.Context,
     file: Annotated[
         Path,
         typer.Argument(
@@ -287,25 +324,13 @@ def batch(
             show_default=False,
         ),
     ] = None,
-    negative_prompt: NegativePrompt = None,
-    samples: Samples = None,
-    scheduler: Scheduler = None,
-    num_inference_steps: Steps = None,
-    guidance_scale: Guidance = None,
-    seed: Seed = None,
-    img_width: Width = None,
-    img_height: Height = None,
-    base64: Base64 = None,
-    image_format: Format = ImageFormat.jpg,
     retry_unknown: Annotated[
         bool,
         typer.Option(
-            help="Send again the items an interrupted run may have paid for without saving."
+            "--retry-unknown",
+            help="Send again the items an earlier run may have paid for without saving.",
         ),
     ] = False,
-    retries: Annotated[
-        int, typer.Option(min=0, help="Retries per item after a 429, a 5xx or a failed connection.")
-    ] = _BATCH_RETRIES,
     progress: Annotated[
         bool | None,
         typer.Option(
@@ -315,38 +340,41 @@ def batch(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the file and print the plan; send nothing.")
     ] = False,
-    base_url: BaseUrl = None,
-    api_key: ApiKey = None,
+    *,
+    options: SharedOptions,
 ) -> None:
     """Generate a batch of prompts with bounded concurrency; rerun the same command to resume.
 
     The parameter options are defaults: a JSON line's own parameters win over them.
     """
-    defaults = request_params(
-        negative_prompt=negative_prompt,
-        samples=samples,
-        scheduler=scheduler,
-        num_inference_steps=num_inference_steps,
-        guidance_scale=guidance_scale,
-        seed=seed,
-        img_width=img_width,
-        img_height=img_height,
-        base64=base64,
-    )
-    items = _load_batch(file, defaults)
-    work = plan(items, _manifest(out, lock=False), retry_unknown=retry_unknown)
+    items = _load_batch(file, options.params)
+    manifest = _manifest(out, lock=False)
+    work = plan(items, manifest, retry_unknown=retry_unknown)
     estimate = sum(item.estimated_cost for item in work.pending)
     _check_budget(work.pending, estimate, max_cost)
     if dry_run:
-        _print_plan(work, estimate)
+        _print_plan(work, estimate, _recoverable(work.unknown, manifest, out))
         return
-    report = BatchReport(len(items), len(work.already_done), work.unknown)
-    if work.pending:
-        options = BatchOptions(out, concurrency, image_format.suffix, max_cost, retry_unknown)
+    seams = _seams(ctx)
+    batch_options = BatchOptions(
+        out,
+        concurrency,
+        options.image_format.suffix,
+        max_cost,
+        retry_unknown,
+        writer=seams.writer,
+        fallback_dirs=default_fallback_dirs(out),
+    )
+    client = None
+    if work.pending:  # a run with nothing to send (only images to pick up) needs no key
+        _require_key(options)
         client = batch_client(
-            api_key, base_url=base_url, concurrency=concurrency, max_retries=retries
+            options.api_key,
+            base_url=options.base_url,
+            concurrency=concurrency,
+            max_retries=options.retries,
         )
-        report = _execute(client, items, options, progress)
+    report = _execute(client, items, batch_options, progress)
     _print_summary(report, str(file))
     raise typer.Exit(report.exit_code)
 
@@ -365,17 +393,24 @@ def _manifest(out: Path, *, lock: bool) -> Manifest:
         raise CLIError(f"error: --out {out}: {exc.strerror or exc}") from None
 
 
-def _print_plan(work: Plan, estimate: float) -> None:
+def _recoverable(items: Sequence[BatchItem], manifest: Manifest, out: Path) -> int:
+    """Items whose paid images a run would pick up without sending them."""
+    return sum(
+        find_recovery(item, manifest.records.get(item.key), out) is not None for item in items
+    )
+
+
+def _print_plan(work: Plan, estimate: float, recoverable: int) -> None:
     images = sum(item.request.samples for item in work.pending)
     typer.echo(
         f"{len(work.pending)} items ({images} images) to send, {len(work.already_done)} "
-        f"already done, {len(work.unknown)} maybe billed; estimated cost ${estimate:.4f}. "
-        "Nothing was sent."
+        f"already done, {len(work.unknown)} maybe billed ({recoverable} of them to pick up "
+        f"from disk, unpaid); estimated cost ${estimate:.4f}. Nothing was sent."
     )
 
 
 def _execute(
-    client: AsyncClient, items: list[BatchItem], options: BatchOptions, progress: bool | None
+    client: AsyncClient | None, items: list[BatchItem], options: BatchOptions, progress: bool | None
 ) -> BatchReport:
     err = Console(stderr=True)
     listener = ProgressListener(err, enabled=err.is_terminal if progress is None else progress)
@@ -420,7 +455,8 @@ async def _run_batch(runner: BatchRunner, items: Sequence[BatchItem]) -> BatchRe
     finally:
         if installed:
             loop.remove_signal_handler(signal.SIGINT)
-        await runner.client.aclose()
+        if runner.client is not None:
+            await runner.client.aclose()
 
 
 def _print_summary(report: BatchReport, source: str) -> None:
@@ -439,9 +475,13 @@ def info(
 ) -> None:
     """Print the generation parameters embedded in IMAGE (ours, or any AUTOMATIC1111 image)."""
     try:
-        text = read_parameters(image)
+        data = image.read_bytes()
     except OSError as exc:
-        raise CLIError(f"error: {image}: not a readable image ({_os_error(exc)})") from None
+        raise CLIError(f"error: cannot read {image}: {exc.strerror or exc}") from None
+    try:
+        text = read_parameters(data)
+    except Exception:  # Pillow raises many kinds of error for a file it cannot read
+        raise CLIError(f"error: not an image: {image}") from None
     if text is None:
         raise CLIError(
             f"error: {image}: no generation parameters embedded "

@@ -1,8 +1,9 @@
 """Batch files: one prompt per line, or JSON Lines with per-line parameters.
 
-Each item is validated by :meth:`realdream.GenerationRequest.create` (the line's parameters over
-the command line's), and the whole file is checked before anything is sent: a problem is one
-line naming the file, the line number and the field, such as
+Each item is validated by the core (the line's parameters over the command line's); a JSON
+line is read strictly by :meth:`realdream.GenerationRequest.from_json` (no duplicate keys, no
+deep nesting, no giant numbers). The whole file is checked before anything is sent, and every
+problem is one line naming the file, the line number and the field, such as
 ``batch.jsonl:7: num_inference_steps=0: must be between 1 and 100``.
 
 Every item gets a stable key (see :func:`item_key`) under which the manifest records it.
@@ -24,6 +25,8 @@ __all__ = ["BatchFileError", "BatchItem", "item_key", "parse_batch", "read_batch
 
 _COMMENT = "#"
 _JSON_START = "{"
+_KEY_SHOWN = 40
+_BODY = "body"  # the field the core names for a problem of the JSON document itself
 
 
 class BatchFileError(Exception):
@@ -89,12 +92,9 @@ def parse_batch(text: str, *, source: str, defaults: Mapping[str, Any]) -> list[
         if not line or line.startswith(_COMMENT):
             continue
         try:
-            request = GenerationRequest.create(defaults, **_line_params(line))
-        except _LineError as exc:
-            problems.append(f"{source}:{number}: {exc}")
-            continue
+            request = _request(line, defaults)
         except ValidationError as exc:
-            problems.append(f"{source}:{number}: {exc}")
+            problems.append(f"{source}:{number}: {_describe(exc, line)}")
             continue
         identity = item_key(request, 0)
         items.append(BatchItem(number, request, item_key(request, seen[identity])))
@@ -106,17 +106,58 @@ def parse_batch(text: str, *, source: str, defaults: Mapping[str, Any]) -> list[
     return items
 
 
-class _LineError(Exception):
-    """A line that is not a prompt and not a JSON object."""
-
-
-def _line_params(line: str) -> dict[str, Any]:
+def _request(line: str, defaults: Mapping[str, Any]) -> GenerationRequest:
+    """A plain line is a prompt; a line starting with ``{`` is one strict JSON object
+    (no duplicate keys, no deep nesting, no giant numbers: see
+    :func:`realdream.parse_json_object`)."""
     if not line.startswith(_JSON_START):
-        return {"prompt": line}
-    try:
-        data: dict[str, Any] = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise _LineError(
-            f"line starts with {{ but is not valid JSON ({exc.msg} at column {exc.colno})"
-        ) from None
-    return data
+        return GenerationRequest.create(defaults, prompt=line)
+    return GenerationRequest.from_json(line, defaults)
+
+
+def _describe(exc: ValidationError, line: str) -> str:
+    """The core's message, with a problem of the JSON itself said in a batch file's terms."""
+    messages = []
+    for field, message in exc.errors:
+        if field != _BODY:
+            messages.append(message)
+            continue
+        reason = message.removeprefix(f"{_BODY}: ")
+        key = _deepest_key(line) if reason.startswith("nests deeper") else None
+        where = f" (in {key[:_KEY_SHOWN]!r})" if key is not None else ""
+        messages.append(f"the line starts with {{ but {reason}{where}")
+    return "; ".join(messages)
+
+
+def _deepest_key(text: str) -> str | None:
+    """The top-level key of ``text`` (a JSON object) whose value nests deepest.
+
+    A scan of brackets outside strings: it needs no parser, so it cannot recurse.
+    """
+    depth = 0
+    best: tuple[int, str | None] = (0, None)
+    key: str | None = None
+    last_string = ""
+    in_string = escaped = False
+    start = 0
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+                last_string = text[start:index]
+            continue
+        if char == '"':
+            in_string, start = True, index + 1
+        elif char == ":" and depth == 1:
+            key = last_string
+        elif char in "[{":
+            depth += 1
+            if depth > best[0] and depth > 1:
+                best = (depth, key)
+        elif char in "]}":
+            depth -= 1
+    return best[1]

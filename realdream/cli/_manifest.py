@@ -1,17 +1,25 @@
 """The batch manifest: what a run sent and finished, so a rerun never pays twice.
 
 ``realdream-manifest.jsonl`` in the output directory holds one JSON object per line, appended
-with a single ``write`` as each event happens (and synced to disk with each finished item):
+with a single ``write`` as each event happens (and synced to disk with each finished item).
+Every record has ``key``, ``line``, ``status`` and ``at``; by status:
 
-- ``{"status": "sent", ...}`` just before an item's first request goes out;
-- ``{"status": "done", "files": [...], "seed": ..., "cost": ...}`` once its images are on disk;
-- ``{"status": "failed", "error": ..., "maybe_billed": ...}`` when it failed.
+- ``sent``: just before an item's request goes out: ``request`` (the body as sent, seed
+  resolved) and ``files`` (the names its images will get);
+- ``done``: its images are in the output directory: ``files``, ``seed``, ``cost``,
+  ``request_id``, ``request``, and ``recovered`` when a later run picked them up;
+- ``held``: paid for, but the output directory refused the images, so they were written to a
+  fallback folder: ``fallback`` (absolute paths), ``files`` (those that did reach the output
+  directory), ``error``, ``seed``, ``cost``, ``request_id``, ``request``;
+- ``failed``: ``error``, ``maybe_billed``, ``billed`` (when known), ``request`` (as sent),
+  ``request_id`` (when the server sent one) and ``raw_body`` (where the body of an unreadable
+  HTTP 200 was kept).
 
-An item's state is its last record. On a rerun ``done`` items are skipped; ``failed`` items
-are sent again (only HTTP 200 is billed); items that may have been billed without their
-images arriving (``sent`` with nothing after it, from a killed run, or ``failed`` with
-``maybe_billed``) are skipped unless the user asks to retry them. A line torn by a crash
-is ignored.
+An item's state is its last record. On a rerun ``done`` items are skipped; ``held`` images
+are moved into the output directory; ``failed`` items are sent again (only HTTP 200 is
+billed); items that may have been billed without their images arriving (``sent`` with nothing
+after it, from a killed run, or ``failed`` with ``maybe_billed``) are skipped unless the user
+asks to retry them. A line torn by a crash is ignored.
 """
 
 from __future__ import annotations
@@ -79,7 +87,7 @@ class Manifest:
     def open(self) -> Manifest:
         """Open for appending, taking an exclusive lock (one batch per directory at a time)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # less the umask
         try:
             _lock(fd)
         except OSError:

@@ -1,16 +1,23 @@
-"""Command-line options for the request parameters, described from the core's own data.
+"""The options `generate` and `batch` share, declared once: request parameters and connection.
 
 Every bound, default and scheduler name in the help text is read from :data:`realdream.LIMITS`,
 :data:`realdream.SCHEDULERS` and the :class:`realdream.GenerationRequest` model; nothing is
-declared here. Options default to ``None`` ("not given") so validation stays the core's:
-:meth:`GenerationRequest.create` names the field, the value and the rule.
+declared here. Parameter options default to ``None`` ("not given") so validation stays the
+core's: :meth:`GenerationRequest.create` names the field, the value and the rule.
+
+:func:`shared_options` adds the whole set to a command and hands the command one
+:class:`SharedOptions` value in their place, so the two commands cannot drift apart.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
 
@@ -26,16 +33,48 @@ from realdream import (
 
 __all__ = [
     "PARAMETER_FIELDS",
+    "SHARED_OPTION_NAMES",
     "ImageFormat",
+    "SharedOptions",
     "parameter_help",
-    "request_params",
+    "shared_options",
 ]
 
-_PANEL = "Generation parameters"
-_CONNECTION = "Connection"
-
 #: The request fields that have an option (every field but the prompt, which is positional).
-PARAMETER_FIELDS = tuple(name for name in GenerationRequest.model_fields if name != "prompt")
+PARAMETER_FIELDS: Final = tuple(name for name in GenerationRequest.model_fields if name != "prompt")
+
+#: Shorter spellings of the parameter options (the long one is always the field's name).
+_ALIASES: Final[dict[str, tuple[str, ...]]] = {
+    "negative_prompt": ("--neg",),
+    "samples": ("-n",),
+    "scheduler": ("-s",),
+    "num_inference_steps": ("--steps",),
+    "guidance_scale": ("--cfg",),
+    "img_width": ("--width", "-W"),
+    "img_height": ("--height", "-H"),
+}
+
+
+class ImageFormat(str, Enum):
+    """The file format images are written in (parameters embedded either way)."""
+
+    png = "png"
+    jpg = "jpg"
+
+    @property
+    def suffix(self) -> str:
+        return f".{self.value}"
+
+
+@dataclass(frozen=True)
+class SharedOptions:
+    """What the shared options said: the parameters given, the file format, the connection."""
+
+    params: dict[str, Any]
+    image_format: ImageFormat
+    base_url: str | None
+    api_key: str | None
+    retries: int
 
 
 def _number(value: float) -> str:
@@ -61,76 +100,110 @@ def parameter_help(name: str) -> str:
     return f"{description} The client decodes either answer; rarely needed."
 
 
-def request_params(**values: Any) -> dict[str, Any]:
-    """The parameters the user gave (options left at ``None`` take the core's defaults)."""
-    unknown = set(values) - set(PARAMETER_FIELDS)
-    if unknown:  # pragma: no cover - a programming error, caught by the option table test
-        raise TypeError(f"not request fields: {sorted(unknown)}")
-    return {name: value for name, value in values.items() if value is not None}
-
-
-class ImageFormat(str, Enum):
-    """The file format images are written in (parameters embedded either way)."""
-
-    png = "png"
-    jpg = "jpg"
-
-    @property
-    def suffix(self) -> str:
-        return f".{self.value}"
-
-
-def _option(name: str, *aliases: str) -> Any:
+def _parameter_annotation(name: str) -> Any:
+    if name == "base64":
+        option = typer.Option("--base64/--no-base64", help=parameter_help(name), show_default=False)
+        return Annotated[bool | None, option]
     flag = "--" + name.replace("_", "-")
-    return typer.Option(
-        flag, *aliases, help=parameter_help(name), show_default=False, rich_help_panel=_PANEL
+    option = typer.Option(
+        flag, *_ALIASES.get(name, ()), help=parameter_help(name), show_default=False
     )
+    # The option reads a plain number or text; the core validates it (and names the field).
+    annotation = GenerationRequest.model_fields[name].annotation
+    field_type = annotation if annotation in (int, float) else str
+    return Annotated[field_type | None, option]
 
 
-# Annotated option types shared by `generate` and `batch`: declared once, used twice.
-NegativePrompt = Annotated[str | None, _option("negative_prompt", "--neg")]
-Samples = Annotated[int | None, _option("samples", "-n")]
-Scheduler = Annotated[str | None, _option("scheduler", "-s")]
-Steps = Annotated[int | None, _option("num_inference_steps", "--steps")]
-Guidance = Annotated[float | None, _option("guidance_scale", "--cfg")]
-Seed = Annotated[int | None, _option("seed")]
-Width = Annotated[int | None, _option("img_width", "--width", "-W")]
-Height = Annotated[int | None, _option("img_height", "--height", "-H")]
-Base64 = Annotated[
-    bool | None,
-    typer.Option(
-        "--base64/--no-base64",
-        help=parameter_help("base64"),
-        show_default=False,
-        rich_help_panel=_PANEL,
-    ),
-]
+_FORMAT_HELP: Final = (
+    "File format, parameters embedded in both. jpg keeps the JPEG the API sends as is "
+    "(no re-encoding); png re-encodes it losslessly, in a larger file."
+)
 
-Format = Annotated[
-    ImageFormat,
-    typer.Option(
-        "--format",
-        "-f",
-        help=(
-            "File format, parameters embedded in both. jpg keeps the JPEG the API sends as is "
-            "(no re-encoding); png re-encodes it losslessly, in a larger file."
+
+def _shared_parameters(retries: int, retries_help: str) -> list[inspect.Parameter]:
+    """The shared options as function parameters, in the order help lists them."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    table: list[tuple[str, Any, Any]] = [
+        (name, _parameter_annotation(name), None) for name in PARAMETER_FIELDS
+    ]
+    table += [
+        (
+            "image_format",
+            Annotated[ImageFormat, typer.Option("--format", "-f", help=_FORMAT_HELP)],
+            ImageFormat.jpg,
         ),
-    ),
-]
-BaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        help=f"API base URL (default: ${BASE_URL_ENV}, else Segmind's).",
-        show_default=False,
-        rich_help_panel=_CONNECTION,
-    ),
-]
-ApiKey = Annotated[
-    str | None,
-    typer.Option(
-        help=f"API key (default: ${API_KEY_ENV}). Never printed.",
-        show_default=False,
-        rich_help_panel=_CONNECTION,
-    ),
-]
-OutDir = Annotated[Path, typer.Option("--out", "-o", help="Directory for the images.")]
+        (
+            "retries",
+            Annotated[int, typer.Option("--retries", min=0, help=retries_help)],
+            retries,
+        ),
+        (
+            "base_url",
+            Annotated[
+                str | None,
+                typer.Option(
+                    help=f"API base URL (default: ${BASE_URL_ENV}, else Segmind's).",
+                    show_default=False,
+                ),
+            ],
+            None,
+        ),
+        (
+            "api_key",
+            Annotated[
+                str | None,
+                typer.Option(
+                    help=f"API key (default: ${API_KEY_ENV}). Never printed.", show_default=False
+                ),
+            ],
+            None,
+        ),
+    ]
+    return [inspect.Parameter(name, keyword, annotation=a, default=d) for name, a, d in table]
+
+
+#: The parameter names :func:`shared_options` adds to a command.
+SHARED_OPTION_NAMES: Final = tuple(p.name for p in _shared_parameters(0, ""))
+
+_Command = Callable[..., None]
+
+
+def shared_options(*, retries: int, retries_help: str) -> Callable[[_Command], _Command]:
+    """Add the shared options to a typer command whose last parameter is
+    ``options: SharedOptions``; the command receives them gathered in that one value.
+
+    ``retries`` is the command's default for ``--retries`` (a batch retries more: its 429s
+    slow every worker at once).
+    """
+    shared = _shared_parameters(retries, retries_help)
+
+    def decorate(command: _Command) -> _Command:
+        hints = typing.get_type_hints(command, include_extras=True)
+        own = [
+            p.replace(annotation=hints[p.name])
+            for p in inspect.signature(command).parameters.values()
+            if p.name != "options"
+        ]
+        parameters = own + shared
+
+        @functools.wraps(command)
+        def wrapper(**values: Any) -> None:
+            given = {name: values.pop(name) for name in SHARED_OPTION_NAMES}
+            command(**values, options=_gather(given))
+
+        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+        return wrapper
+
+    return decorate
+
+
+def _gather(given: dict[str, Any]) -> SharedOptions:
+    params = {name: given[name] for name in PARAMETER_FIELDS if given[name] is not None}
+    return SharedOptions(
+        params=params,
+        image_format=given["image_format"],
+        base_url=given["base_url"],
+        api_key=given["api_key"],
+        retries=given["retries"],
+    )

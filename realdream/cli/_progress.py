@@ -70,6 +70,12 @@ class ProgressListener:
             self.console.print(
                 f"Skipping {len(plan.already_done)} items already done.", soft_wrap=True
             )
+        if plan.recovered:
+            self.console.print(
+                f"Picked up the images of {len(plan.recovered)} items an earlier run left "
+                "(nothing paid again).",
+                soft_wrap=True,
+            )
         if plan.unknown:
             self.console.print(
                 f"Skipping {len(plan.unknown)} items that may have been billed in an earlier "
@@ -97,7 +103,9 @@ def summary_table(report: BatchReport) -> Table:
         ("Items in file", str(report.total)),
         ("Done in this run", str(len(report.done))),
         ("Done earlier (skipped)", str(report.already_done)),
-        ("Failed", str(len(report.failed))),
+        ("Picked up from an earlier run", str(len(report.recovered))),
+        ("Held in a fallback folder", str(len(report.held))),
+        ("Failed", str(len(report.failed) + len(report.lost))),
         ("Not started", str(len(report.not_started))),
         ("Maybe billed, skipped", str(len(report.unknown))),
         ("Abandoned in flight", str(len(report.abandoned))),
@@ -112,7 +120,24 @@ def summary_table(report: BatchReport) -> Table:
 
 def summary_lines(report: BatchReport, source: str) -> list[str]:
     """One line per failure, then what to do next."""
-    lines = [f"{source}:{o.item.line}: {o.error}" for o in report.failed]
+    problems = report.failed + report.held + report.lost
+    lines = [f"{source}:{o.item.line}: {o.error}" for o in problems]
+    if report.stop_reason:
+        lines.append(f"Stopped launching: {report.stop_reason}.")
+    if report.held:
+        lines.append(
+            f'{len(report.held)} items\' paid images are in a fallback folder ("fallback" in '
+            "the manifest); once the output folder can take them, run the same command again "
+            "to move them in (nothing is paid again)."
+        )
+    if report.lost:
+        lines.append(
+            f"{len(report.lost)} items' paid images could not be written anywhere; the "
+            "manifest keeps their requests (seed resolved) and --retry-unknown buys them again."
+        )
+    if report.unrecorded:
+        lines.append("These records could not be written to the manifest:")
+        lines.extend(report.unrecorded)
     if report.budget_stopped:
         lines.append("Stopped at the --max-cost budget; raise it and run again to go on.")
     if report.abandoned:
@@ -127,6 +152,6 @@ def summary_lines(report: BatchReport, source: str) -> list[str]:
         )
     if report.complete:
         lines.append(f"All {report.total} items are done.")
-    elif report.failed or report.not_started:
+    elif report.failed or report.not_started or report.held:
         lines.append("Run the same command again to finish the rest (finished items are skipped).")
     return lines

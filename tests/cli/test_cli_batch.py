@@ -166,6 +166,30 @@ def test_an_invalid_line_stops_everything_before_a_request(
     assert not (tmp_path / "out").exists()
 
 
+def test_giant_numbers_deep_nesting_and_duplicate_keys_are_exit_2_with_every_problem(
+    cli: Cli, mock_server: mocks.RunningMock, tmp_path: Path
+) -> None:
+    batch = tmp_path / "batch.jsonl"
+    lines = [
+        '{"prompt": "a", "seed": ' + "1" * 4301 + "}",
+        '{"prompt": "b", "negative_prompt": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"prompt": "a", "prompt": "b"}',
+        '{"prompt": "c", "num_inference_steps": 0}',
+    ]
+    batch.write_text("\n".join(lines) + "\n")
+    before = mock_server.service.stats.requests
+    ran = cli("batch", batch, "-o", tmp_path / "out", *args_for(mock_server))
+    assert ran.code == 2
+    assert "Traceback" not in ran.err
+    assert [line.split(": ", 1)[0] for line in ran.err.splitlines()] == [
+        f"{batch}:{n}" for n in (1, 2, 3, 4)
+    ]
+    assert "seed=<an integer of more than 32 digits>" in ran.err
+    assert "nests deeper than 32 levels (in 'negative_prompt')" in ran.err
+    assert "prompt: is given twice" in ran.err
+    assert mock_server.service.stats.requests == before
+
+
 def test_a_bad_default_option_is_one_error(cli: Cli, tmp_path: Path) -> None:
     batch = write_batch(tmp_path / "batch.txt", 3)
     ran = cli("batch", batch, "-o", tmp_path / "out", "--steps", "101")

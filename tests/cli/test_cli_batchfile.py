@@ -82,6 +82,44 @@ def test_every_bad_line_is_reported_at_once() -> None:
     assert "not valid JSON" in found[2]
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param(
+            '{"prompt": "a", "prompt": "b"}',
+            "prompt: is given twice; give each parameter once",
+            id="duplicate-prompt",
+        ),
+        pytest.param(
+            '{"prompt": "a", "seed": 1, "seed": 1}',
+            "seed: is given twice; give each parameter once",
+            id="duplicate-with-same-value",
+        ),
+        pytest.param(
+            '{"prompt": "a", "seed": ' + "9" * 4301 + "}",
+            "seed=<an integer of more than 32 digits>: must be between -1 and",
+            id="seed-of-4301-digits",
+        ),
+        pytest.param(
+            '{"prompt": "a", "scheduler": ' + "[" * 5000 + "]" * 5000 + "}",
+            "the line starts with { but nests deeper than 32 levels (in 'scheduler')",
+            id="nested-5000-deep",
+        ),
+        pytest.param(
+            '{"prompt": "a", "scheduler": ' + "[" * 40 + "]" * 40 + "}",
+            "the line starts with { but nests deeper than 32 levels (in 'scheduler')",
+            id="nested-40-deep",
+        ),
+    ],
+)
+def test_a_hostile_json_line_is_one_problem_naming_line_and_field(line: str, expected: str) -> None:
+    found = problems(f'a fox\n{line}\n{{"prompt": "x", "samples": 9}}\n')
+    assert len(found) == 2, found  # the other bad line is still reported
+    assert found[0].startswith(f"{SOURCE}:2: {expected}")
+    assert found[1].startswith(f"{SOURCE}:3: samples=9: must be between 1 and 4")
+    assert all(len(problem) < 300 for problem in found)
+
+
 def test_a_file_without_prompts_is_an_error() -> None:
     assert problems("# only\n\n") == [f"{SOURCE}: no prompts (every line is blank or a # comment)"]
 

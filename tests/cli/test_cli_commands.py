@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import io
 import json
 import os
+import re
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -21,16 +25,17 @@ from realdream import (
     CONFIRMED_SCHEDULERS,
     DEFAULT_SCHEDULER,
     SCHEDULERS,
-    GeneratedImage,
     GenerationRequest,
     read_parameters,
     request_from_parameters,
+    write_atomic,
 )
-from realdream.cli._app import app
-from realdream.cli._options import PARAMETER_FIELDS
+from realdream.cli._app import Seams, app, run
+from realdream.cli._options import PARAMETER_FIELDS, SHARED_OPTION_NAMES
 
 Cli = Callable[..., Any]  # the `cli` fixture (tests/cli/conftest.py)
 SMALL = ["--width", "256", "--height", "256"]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def assert_one_line_error(ran_err: str) -> None:
@@ -50,8 +55,8 @@ def test_generate_writes_images_whose_embedded_parameters_match(
     assert ran.code == 0, ran.err
     *paths, summary = ran.out.strip().splitlines()
     assert [Path(p).name for p in paths] == [
-        f"a-lighthouse-at-dusk-42-1.{fmt}",
-        f"a-lighthouse-at-dusk-42-2.{fmt}",
+        f"a-lighthouse-at-dusk_seed42_1of2.{fmt}",
+        f"a-lighthouse-at-dusk_seed42_2of2.{fmt}",
     ]
     assert summary.startswith("seed 42 · ")
     assert "$0.0040" in summary
@@ -68,13 +73,18 @@ def test_generate_writes_images_whose_embedded_parameters_match(
         assert request_from_parameters(text).replace(base64=False) == expected
 
 
-def test_generate_never_overwrites_an_earlier_image(
+def test_a_rerun_of_generate_never_overwrites_and_its_names_never_read_as_samples(
     cli: Cli, mock_args: list[str], tmp_path: Path
 ) -> None:
-    args = ["generate", "a fox", "--seed", "1", *SMALL, "-o", tmp_path, *mock_args]
+    args = ["generate", "a fox", "--seed", "42", *SMALL, "-o", tmp_path, *mock_args]
     first, second = cli(*args), cli(*args)
-    assert Path(first.out.splitlines()[0]).name == "a-fox-1.jpg"
-    assert Path(second.out.splitlines()[0]).name == "a-fox-1-2.jpg"
+    assert Path(first.out.splitlines()[0]).name == "a-fox_seed42.jpg"
+    assert Path(second.out.splitlines()[0]).name == "a-fox_seed42_copy2.jpg"
+    two = cli(*args, "-n", "2")
+    assert [Path(p).name for p in two.out.splitlines()[:2]] == [
+        "a-fox_seed42_1of2.jpg",
+        "a-fox_seed42_2of2.jpg",
+    ]
 
 
 def server_args(server: mocks.RunningMock) -> list[str]:
@@ -119,28 +129,65 @@ def test_a_new_out_directory_is_created(cli: Cli, mock_args: list[str], tmp_path
     out = tmp_path / "new" / "deeper"
     ran = cli("generate", "a fox", "--seed", "3", *SMALL, "-o", out, *mock_args)
     assert ran.code == 0, ran.err
-    assert [p.name for p in out.iterdir()] == ["a-fox-3.jpg"]
+    assert [p.name for p in out.iterdir()] == ["a-fox_seed3.jpg"]
 
 
-def test_a_paid_image_that_cannot_be_saved_says_how_to_make_it_again(
-    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def refusing_writer(refused: Path | None = None) -> Seams:
+    """A write seam on which ``refused`` (or, with ``None``, every folder) is full."""
+
+    def writer(path: Path, data: bytes) -> Path:
+        if refused is None or path.is_relative_to(refused):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write_atomic(path, data)
+
+    return Seams(writer=writer)
+
+
+def run_with(seams: Seams, *args: str | Path) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = run([str(arg) for arg in args], seams=seams)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def test_a_paid_image_no_folder_takes_says_how_to_make_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def disk_full(self: GeneratedImage, path: Path, **kwargs: object) -> Path:
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
-
-    monkeypatch.setattr(GeneratedImage, "save", disk_full)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     with mocks.serve(mocks.MockConfig(latency=0)) as server:
-        ran = cli("generate", "a fox", "--seed", "42", "--steps", "7", *SMALL, "-o", tmp_path,
-                  *server_args(server))  # fmt: skip
+        code, _, err = run_with(
+            refusing_writer(), "generate", "a fox", "--seed", "42", "--steps", "7", *SMALL,
+            "-o", tmp_path, *server_args(server),
+        )  # fmt: skip
         assert server.service.stats.images == 1  # paid for
-    assert ran.code == 1
-    assert_one_line_error(ran.err)
-    assert "No space left on device" in ran.err
-    assert "seed 42" in ran.err
-    sent = GenerationRequest.from_json(ran.err.strip().split("send this request: ", 1)[1])
+    assert code == 1
+    assert_one_line_error(err)
+    assert "No space left on device" in err
+    assert "seed 42" in err
+    sent = GenerationRequest.from_json(err.strip().split("send this request: ", 1)[1])
     assert sent == GenerationRequest.create(
         prompt="a fox", seed=42, num_inference_steps=7, img_width=256, img_height=256
     )
+
+
+def test_a_paid_image_out_refuses_goes_to_the_fallback_folder_and_the_message_says_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    out = tmp_path / "out"
+    with mocks.serve(mocks.MockConfig(latency=0)) as server:
+        code, stdout, err = run_with(
+            refusing_writer(out), "generate", "a fox", "--seed", "42", *SMALL, "-o", out,
+            *server_args(server),
+        )  # fmt: skip
+    assert code == 1
+    assert_one_line_error(err)
+    (kept,) = (cache / "realdream" / "unsaved").glob("*/a-fox_seed42.jpg")
+    assert stdout.splitlines()[0] == str(kept)
+    assert err.startswith(f"error: paid, but could not save the images in {out} (No space left")
+    assert err.rstrip().endswith(f"they are in {kept.parent} instead")
+    assert read_parameters(kept) is not None
 
 
 def test_dry_run_prints_the_exact_body_and_cost_and_sends_nothing(cli: Cli) -> None:
@@ -174,7 +221,7 @@ def test_dry_run_with_several_samples_shows_the_json_form_the_client_asks_for(cl
         pytest.param(["--steps", "many"], "'--num-inference-steps'", id="not-a-number"),
         pytest.param(["--format", "gif"], "'gif' is not one of", id="format"),
         pytest.param(["--nope"], "No such option: --nope", id="unknown-option"),
-        pytest.param([], "No API key", id="no-key"),
+        pytest.param([], "no API key: pass --api-key or set SEGMIND_API_KEY", id="no-key"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(
@@ -226,8 +273,9 @@ def test_info_reads_an_automatic1111_png(cli: Cli, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "code", "expected"),
     [
-        pytest.param(None, 2, "not a readable image", id="missing"),
-        pytest.param(b"not an image", 2, "not a readable image", id="garbage"),
+        pytest.param(None, 2, "error: cannot read {path}: No such file", id="missing"),
+        pytest.param(b"not an image", 2, "error: not an image: {path}", id="garbage"),
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00", 2, "error: not an image: {path}", id="torn-png"),
         pytest.param("plain", 1, "no generation parameters embedded", id="no-parameters"),
     ],
 )
@@ -240,7 +288,8 @@ def test_info_problems_are_one_line(
     elif content is not None:
         Image.new("RGB", (8, 8)).save(path)
     ran = cli("info", path)
-    assert (ran.code, expected in ran.err) == (code, True)
+    assert (ran.code, expected.format(path=path) in ran.err) == (code, True), ran.err
+    assert "BytesIO" not in ran.err
     assert_one_line_error(ran.err)
 
 
@@ -309,3 +358,138 @@ def test_main_without_the_cli_extra_says_what_to_install(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "pip install 'realdream[cli]'" in err
+
+
+# --- shared options, help, files, messages ---------------------------------------------------
+def _command(name: str) -> Any:
+    import typer
+
+    return typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
+
+
+def _shared(name: str) -> dict[str, tuple[object, ...]]:
+    """The shared options of a command: flags, help and default (``--retries`` aside, whose
+    default and help are each command's own)."""
+    return {
+        param.name: (tuple(param.opts), tuple(param.secondary_opts))
+        + (() if param.name == "retries" else (param.help, param.default))
+        for param in _command(name).params
+        if param.name in SHARED_OPTION_NAMES
+    }
+
+
+def test_generate_and_batch_share_one_option_set() -> None:
+    generate, batch = _shared("generate"), _shared("batch")
+    assert set(generate) == set(SHARED_OPTION_NAMES)
+    assert set(PARAMETER_FIELDS) | {"base_url", "api_key", "retries"} <= set(SHARED_OPTION_NAMES)
+    assert generate == batch
+
+
+@pytest.mark.parametrize("command", ["generate", "batch", "info", "schedulers"])
+def test_help_fits_80_columns_and_shows_every_flag_whole(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    ran = cli(command, "--help")
+    assert ran.code == 0
+    assert max(len(line) for line in ran.out.splitlines()) <= 80
+    words = set(re.split(r"[\s,/]+", ran.out))
+    for param in _command(command).params:
+        for flag in (*param.opts, *param.secondary_opts):
+            if flag.startswith("-"):
+                assert flag in words, f"{flag} is cut short or missing in {command} --help"
+    if command == "generate":
+        assert "--steps" in words
+        assert "…" not in ran.out
+
+
+@pytest.mark.parametrize("command", ["generate", "batch"])
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_files_get_the_users_umask(
+    cli: Cli, mock_args: list[str], tmp_path: Path, command: str, umask: int
+) -> None:
+    out = tmp_path / "out"
+    if command == "generate":
+        args = ["generate", "a fox", "-n", "2"]
+    else:
+        batch = tmp_path / "batch.txt"
+        batch.write_text("a fox\nan owl\n")
+        args = ["batch", str(batch)]
+    previous = os.umask(umask)
+    try:
+        ran = cli(*args, *SMALL, "-o", out, *mock_args)
+    finally:
+        os.umask(previous)
+    assert ran.code == 0, ran.err
+    files = list(out.iterdir())
+    assert len(files) == (2 if command == "generate" else 3)  # the batch's manifest too
+    assert {oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {oct(0o666 & ~umask)}
+
+
+def test_without_a_key_the_message_names_every_way_to_give_one(cli: Cli, tmp_path: Path) -> None:
+    batch = tmp_path / "batch.txt"
+    batch.write_text("a fox\n")
+    for args in (["generate", "a fox"], ["batch", str(batch)]):
+        ran = cli(*args, "-o", tmp_path / "out")
+        assert ran.code == 2
+        assert_one_line_error(ran.err)
+        for needed in ("--api-key", "SEGMIND_API_KEY", "realdream mock"):
+            assert needed in ran.err, (args[0], ran.err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_connection_error_names_the_host_it_tried(cli: Cli, tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        base = ["--base-url", f"http://127.0.0.1:{port}", "--api-key", mocks.MOCK_API_KEY]
+        ran = cli("generate", "a fox", "--retries", "0", "-o", tmp_path, *base)
+        batch = tmp_path / "batch.txt"
+        batch.write_text("a fox\n")
+        ran_batch = cli("batch", batch, "--retries", "0", "-o", tmp_path / "b", *base)
+    assert ran.code == 1
+    assert_one_line_error(ran.err)
+    assert ran.err.startswith(f"error: Could not reach 127.0.0.1:{port} (ConnectError")
+    assert ran_batch.code == 1
+    assert f"{batch}:1: Could not reach 127.0.0.1:{port} (ConnectError" in ran_batch.err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_generate_shows_a_spinner_with_the_elapsed_time_on_a_terminal_only(
+    mock_server: mocks.RunningMock, tmp_path: Path
+) -> None:
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEGMIND", "REALDREAM"))}
+    env.update(COLUMNS="100", TERM="xterm")
+    command = [
+        sys.executable, "-m", "realdream.cli", "generate", "a fox", *SMALL, "-o", str(tmp_path),
+        "--base-url", mock_server.base_url, "--api-key", mock_server.api_key,
+    ]  # fmt: skip
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=follower, env=env, cwd=REPO
+    ) as process:
+        os.close(follower)
+        out = process.stdout.read() if process.stdout else b""
+        terminal = _read_all(leader)
+    assert process.returncode == 0, terminal
+    assert b"Generating 1 image (a cold start can take minutes)" in terminal
+    assert re.search(rb"\d:\d\d:\d\d", terminal)  # the time elapsed
+    assert b"_seed" in out  # stdout (not a terminal) has the file names only
+    piped = subprocess.run(command, capture_output=True, env=env, cwd=REPO, check=True)
+    assert piped.stderr == b""
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)

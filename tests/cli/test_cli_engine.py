@@ -135,8 +135,8 @@ def test_images_carry_their_parameters(tmp_path: Path) -> None:
     report = run_batch(items, tmp_path, service)
     (outcome,) = report.done
     assert [p.name for p in outcome.files] == [
-        f"0001-a-fox-{items[0].key[:8]}-1.png",
-        f"0001-a-fox-{items[0].key[:8]}-2.png",
+        f"0001-a-fox-{items[0].key[:8]}_1of2.png",
+        f"0001-a-fox-{items[0].key[:8]}_2of2.png",
     ]
     for path in outcome.files:
         text = read_parameters(path)
