@@ -250,7 +250,8 @@ def _check_out_dir(out: Path) -> None:
 def _unsaved(result: GenerationResult, out: Path, exc: OSError) -> str:
     """One line for a paid result no folder took: enough to make it again."""
     reason = _os_error(exc)
-    request = json.dumps(result.request.payload, separators=(",", ":"))  # ASCII: one line
+    payload = result.request.payload if result.request is not None else {}
+    request = json.dumps(payload, separators=(",", ":"))  # ASCII: one line
     return (
         f"error: paid, but could not save the images in {out} ({reason}); "
         f"seed {result.seed}; to make them again, send this request: {request}"
@@ -277,7 +278,9 @@ def _save_result(result: GenerationResult, out: Path, suffix: str, writer: Write
     """Write the images where asked, else in a fallback folder; a paid image is never
     dropped without the request that makes it again."""
     count = len(result.images)
-    paths = generate_paths(out, result.request.prompt, result.seed, count, suffix)
+    prompt = result.request.prompt if result.request is not None else "job"
+    seed = result.seed if result.seed is not None else contract.RANDOM_SEED
+    paths = generate_paths(out, prompt, seed, count, suffix)
     files = [encoded(image, path) for image, path in zip(result.images, paths, strict=True)]
     try:
         return place(files, default_fallback_dirs(out), writer)

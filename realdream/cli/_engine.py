@@ -385,7 +385,7 @@ class BatchRunner:
             "request_id": result.request_id,
             "elapsed": round(result.elapsed, 3),
             "retries": result.retries,
-            "request": result.request.payload,
+            "request": result.request.payload if result.request is not None else None,
         }
         try:
             placed = place(files, self.options.fallback_dirs, self.options.writer)
