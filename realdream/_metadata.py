@@ -19,10 +19,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PIL import Image, PngImagePlugin
-
 from realdream import _contract
 
+# Pillow is imported where an image is decoded or encoded, not with ``import realdream``:
+# it is a fifth of the package's import time, and the client reads image sizes without it.
 if TYPE_CHECKING:
     from realdream._params import GenerationRequest
 
@@ -115,6 +115,8 @@ def encode_image(data: bytes, suffix: str, parameters: str | None) -> bytes:
         raise ValueError(f"suffix={suffix!r}: must be one of {allowed}")
     if fmt == "JPEG" and data[:3] == b"\xff\xd8\xff":
         return _splice_jpeg_exif(data, parameters) if parameters else data
+    from PIL import Image, PngImagePlugin
+
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         out = io.BytesIO()
@@ -133,6 +135,8 @@ def encode_image(data: bytes, suffix: str, parameters: str | None) -> bytes:
 def read_parameters(source: str | os.PathLike[str] | bytes) -> str | None:
     """The ``parameters`` text embedded in an image file or bytes, or ``None``."""
     raw = source if isinstance(source, bytes) else Path(source).read_bytes()
+    from PIL import Image
+
     with Image.open(io.BytesIO(raw)) as image:
         text = image.info.get("parameters")
         if isinstance(text, str):
@@ -170,6 +174,8 @@ def _splice_jpeg_exif(data: bytes, parameters: str) -> bytes:
 
 
 def _exif_bytes(parameters: str) -> bytes:
+    from PIL import Image
+
     exif = Image.Exif()
     exif.get_ifd(_EXIF_IFD)[_USER_COMMENT] = _UNICODE_PREFIX + parameters.encode("utf-16-be")
     return exif.tobytes()
