@@ -6,7 +6,10 @@
 ...     result.image.save("fisherman.png")                             # parameters embedded
 """
 
-from realdream._client import API_KEY_ENV, BASE_URL_ENV, DEFAULT_TIMEOUT, AsyncClient, Client
+from __future__ import annotations
+
+import typing as _typing
+
 from realdream._errors import (
     STATUS_ERRORS,
     APIConnectionError,
@@ -52,8 +55,36 @@ from realdream._params import (
     Scheduler,
 )
 from realdream._result import Credits, GeneratedImage, GenerationResult
-from realdream._retry import MAX_RETRY_WAIT, RETRYABLE_STATUSES, RetryPolicy
 from realdream._version import __version__
+
+#: Names whose modules import httpx (and asyncio): loaded on first use, so code that only
+#: validates requests or reads image metadata, and the CLI's --help, start without them.
+_LAZY = {
+    **dict.fromkeys(
+        ("API_KEY_ENV", "BASE_URL_ENV", "DEFAULT_TIMEOUT", "AsyncClient", "Client"),
+        "realdream._client",
+    ),
+    **dict.fromkeys(("MAX_RETRY_WAIT", "RETRYABLE_STATUSES", "RetryPolicy"), "realdream._retry"),
+}
+
+if _typing.TYPE_CHECKING:  # type checkers see plain imports (and still flag unknown names)
+    from realdream._client import API_KEY_ENV, BASE_URL_ENV, DEFAULT_TIMEOUT, AsyncClient, Client
+    from realdream._retry import MAX_RETRY_WAIT, RETRYABLE_STATUSES, RetryPolicy
+else:
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'realdream' has no attribute {name!r}")
+        from importlib import import_module
+
+        value = getattr(import_module(module), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "API_KEY_ENV",
