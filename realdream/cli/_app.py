@@ -6,27 +6,21 @@ Exit codes: 0 success; 1 an API or I/O failure, or a batch with items not done; 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import errno
 import json
 import os
-import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
 
 from realdream import (
     CONFIRMED_SCHEDULERS,
     DEFAULT_SCHEDULER,
     SCHEDULERS,
-    AsyncClient,
-    Client,
     ConfigurationError,
     GenerationRequest,
     GenerationResult,
@@ -38,16 +32,6 @@ from realdream import (
 )
 from realdream._contract import COST_PER_IMAGE_USD
 from realdream._retry import DEFAULT_MAX_RETRIES
-from realdream.cli._batchfile import BatchFileError, BatchItem, read_batch
-from realdream.cli._engine import (
-    BatchOptions,
-    BatchReport,
-    BatchRunner,
-    Plan,
-    batch_client,
-    plan,
-)
-from realdream.cli._manifest import Manifest, ManifestLockedError
 from realdream.cli._naming import slugify, unique_path
 from realdream.cli._options import (
     ApiKey,
@@ -66,7 +50,16 @@ from realdream.cli._options import (
     Width,
     request_params,
 )
-from realdream.cli._progress import ProgressListener, summary_lines, summary_table
+
+# The HTTP client, the batch engine, asyncio and rich's progress load in the commands that use
+# them: `realdream --help` (and a typo) should start about as fast as typer itself.
+if TYPE_CHECKING:
+    import argparse
+
+    from realdream import AsyncClient
+    from realdream.cli._batchfile import BatchItem
+    from realdream.cli._engine import BatchOptions, BatchReport, BatchRunner, Plan
+    from realdream.cli._manifest import Manifest
 
 __all__ = ["CLIError", "app", "run"]
 
@@ -191,6 +184,8 @@ def generate(
         _print_dry_run(request)
         return
     _check_out_dir(out)  # before paying: a bad --out must not cost an image
+    from realdream import Client
+
     with Client(api_key, base_url=base_url, max_retries=retries) as client:
         result = client.generate(request)
     try:
@@ -330,17 +325,21 @@ def batch(
         img_height=img_height,
         base64=base64,
     )
+    from realdream.cli import _engine
+
     items = _load_batch(file, defaults)
-    work = plan(items, _manifest(out, lock=False), retry_unknown=retry_unknown)
+    work = _engine.plan(items, _manifest(out, lock=False), retry_unknown=retry_unknown)
     estimate = sum(item.estimated_cost for item in work.pending)
     _check_budget(work.pending, estimate, max_cost)
     if dry_run:
         _print_plan(work, estimate)
         return
-    report = BatchReport(len(items), len(work.already_done), work.unknown)
+    report = _engine.BatchReport(len(items), len(work.already_done), work.unknown)
     if work.pending:
-        options = BatchOptions(out, concurrency, image_format.suffix, max_cost, retry_unknown)
-        client = batch_client(
+        options = _engine.BatchOptions(
+            out, concurrency, image_format.suffix, max_cost, retry_unknown
+        )
+        client = _engine.batch_client(
             api_key, base_url=base_url, concurrency=concurrency, max_retries=retries
         )
         report = _execute(client, items, options, progress)
@@ -350,6 +349,8 @@ def batch(
 
 def _manifest(out: Path, *, lock: bool) -> Manifest:
     """The output directory's manifest, read (and, with ``lock``, opened for this run)."""
+    from realdream.cli._manifest import Manifest, ManifestLockedError
+
     manifest = Manifest(out)
     try:
         if lock:
@@ -374,6 +375,13 @@ def _print_plan(work: Plan, estimate: float) -> None:
 def _execute(
     client: AsyncClient, items: list[BatchItem], options: BatchOptions, progress: bool | None
 ) -> BatchReport:
+    import asyncio
+
+    from rich.console import Console
+
+    from realdream.cli._engine import BatchRunner
+    from realdream.cli._progress import ProgressListener
+
     err = Console(stderr=True)
     listener = ProgressListener(err, enabled=err.is_terminal if progress is None else progress)
     with _manifest(options.out_dir, lock=True) as manifest, listener:
@@ -382,6 +390,8 @@ def _execute(
 
 
 def _load_batch(file: Path, defaults: dict[str, object]) -> list[BatchItem]:
+    from realdream.cli._batchfile import BatchFileError, read_batch
+
     if defaults:  # a bad option is one error, not one per line
         GenerationRequest.create(defaults, prompt="-")
     try:
@@ -405,6 +415,9 @@ def _check_budget(pending: Sequence[BatchItem], estimate: float, max_cost: float
 
 
 async def _run_batch(runner: BatchRunner, items: Sequence[BatchItem]) -> BatchReport:
+    import asyncio
+    import signal
+
     loop = asyncio.get_running_loop()
     try:
         loop.add_signal_handler(signal.SIGINT, runner.interrupt)
@@ -420,6 +433,10 @@ async def _run_batch(runner: BatchRunner, items: Sequence[BatchItem]) -> BatchRe
 
 
 def _print_summary(report: BatchReport, source: str) -> None:
+    from rich.console import Console
+
+    from realdream.cli._progress import summary_lines, summary_table
+
     Console().print(summary_table(report))
     for line in summary_lines(report, source):
         typer.echo(line, err=True)
@@ -466,11 +483,6 @@ def schedulers(
         typer.echo(f"{name:<{width}}{', '.join(tags)}".rstrip())
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise CLIError(f"error: {message} (see realdream mock --help)")
-
-
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,
@@ -484,10 +496,7 @@ def mock(ctx: typer.Context) -> None:
             f"error: the mock server needs the 'mock' extra ({exc.name} is not installed); "
             "install it with: pip install 'realdream[mock]'"
         ) from None
-    parser = _OneLineParser(
-        prog="realdream mock",
-        description="Offline mock of the RealDream Lightning API (no credits spent).",
-    )
+    parser = _mock_parser()
     mocks.add_arguments(parser)
     try:
         ns = parser.parse_args(ctx.args)
@@ -508,3 +517,17 @@ def mock(ctx: typer.Context) -> None:
         raise CLIError(f"error: cannot listen on {ns.host}:{ns.port}: {_os_error(exc)}") from None
     except (RuntimeError, ValueError) as exc:  # the server did not start
         raise CLIError(f"error: cannot serve on {ns.host}:{ns.port}: {exc}") from None
+
+
+def _mock_parser() -> argparse.ArgumentParser:
+    """``python -m mocks``'s options, with its errors as one line (argparse loads here)."""
+    import argparse
+
+    class OneLineParser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise CLIError(f"error: {message} (see realdream mock --help)")
+
+    return OneLineParser(
+        prog="realdream mock",
+        description="Offline mock of the RealDream Lightning API (no credits spent).",
+    )
