@@ -79,16 +79,43 @@ def load() -> str:
     return f"{one:.2f} (1 min), {five:.2f} (5 min)"
 
 
+def _section_of(line: str) -> int:
+    return int(line.split("|")[1].split()[0])
+
+
+def write_results(rows: list[Row], run_line: str, numbers: list[int], merge: bool) -> None:
+    """Write ``rows``; with ``merge``, keep the other sections' rows and runs from the file."""
+    runs, kept = [run_line], []
+    if merge and RESULTS.exists():
+        old = RESULTS.read_text().splitlines()
+        runs = [line for line in old if line.startswith("- run: ")] + runs
+        body = [line for line in old if line.startswith("| ") and line[2:3].isdigit()]
+        kept = [line for line in body if _section_of(line) not in numbers]
+    lines = kept + table(rows).splitlines()[2:]
+    lines.sort(key=_section_of)  # stable: each section keeps its rows' order
+    header = table([]).splitlines()
+    RESULTS.write_text(
+        "# Benchmark results\n\n"
+        f"- machine: {machine()}\n" + "\n".join(runs) + "\n\n" + "\n".join(header + lines) + "\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples, no test-suite row")
-    parser.add_argument("--only", nargs="*", type=int, choices=range(1, 8), default=None)
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        type=int,
+        choices=range(1, 8),
+        default=None,
+        help="run these sections; their rows replace theirs in results.md, the rest stay",
+    )
     args = parser.parse_args(argv)
     chosen = sections(args.quick)
     numbers = args.only or [n for n in chosen if not (args.quick and n == 7)]
-    header = f"machine: {machine()}"
     start_load = load()
-    print(f"{header}; load average {start_load}", flush=True)
+    print(f"machine: {machine()}; load average {start_load}", flush=True)
     t0 = time.perf_counter()
     rows: list[Row] = []
     for number in numbers:
@@ -98,11 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - t0
     command = "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:])
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    RESULTS.write_text(
-        f"# Benchmark results\n\n- date: {stamp}\n- {header}\n"
-        f"- load average: {start_load} at start, {load()} at the end\n"
-        f"- command: `{command.strip()}` ({wall / 60:.1f} minutes)\n\n{table(rows)}\n"
+    run_line = (
+        f"- run: {stamp}, `{command.strip()}`, sections {', '.join(map(str, numbers))}, "
+        f"{wall / 60:.1f} minutes, load average {start_load} at start, {load()} at the end"
     )
+    write_results(rows, run_line, numbers, merge=bool(args.only))
     print(f"\nwritten to {RESULTS.relative_to(ROOT)} in {wall / 60:.1f} minutes")
     return 0
 
