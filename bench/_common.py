@@ -1,7 +1,9 @@
-"""Shared by the benchmarks: a mock server in its own process, and robust summaries."""
+"""Shared by the benchmarks: a mock server in its own process, rows, and robust summaries."""
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import statistics
 import subprocess
@@ -9,8 +11,47 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["MockProcess", "mock_process", "percentile"]
+import mocks
+from realdream import contract
+
+__all__ = [
+    "API_KEY_HEADER",
+    "CREDITS_PATH",
+    "GENERATE_PATH",
+    "KEY",
+    "MODEL_SLUG",
+    "ROOT",
+    "MockProcess",
+    "Row",
+    "cpu_seconds",
+    "median",
+    "mock_process",
+    "ms",
+    "percentile",
+    "ratio",
+    "seconds",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = mocks.MOCK_API_KEY
+GENERATE_PATH = contract.GENERATE_PATH
+CREDITS_PATH = contract.CREDITS_PATH
+API_KEY_HEADER = contract.API_KEY_HEADER
+MODEL_SLUG = contract.MODEL_SLUG
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the results table."""
+
+    section: str
+    name: str
+    method: str
+    n: str
+    value: str
+    ratio: str = ""
 
 
 @dataclass(frozen=True)
@@ -23,7 +64,7 @@ class MockProcess:
 def mock_process(latency: float, *extra: str) -> Iterator[MockProcess]:
     """``python -m mocks`` on a free loopback port in its own process (no shared GIL)."""
     command = [sys.executable, "-m", "mocks", "--port", "0", "--latency", str(latency)]
-    command += ["--credits", "1000000", *extra]
+    command += ["--credits", "1000000000", *extra]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
@@ -38,6 +79,15 @@ def mock_process(latency: float, *extra: str) -> Iterator[MockProcess]:
         process.wait(timeout=10)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(samples: Sequence[float], q: float) -> float:
     """The ``q`` quantile (0..1) of ``samples`` by the nearest-rank method."""
     ordered = sorted(samples)
@@ -46,3 +96,15 @@ def percentile(samples: Sequence[float], q: float) -> float:
 
 def median(samples: Sequence[float]) -> float:
     return statistics.median(samples)
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:.2f} ms"
+
+
+def seconds(value: float) -> str:
+    return f"{value:.3f} s"
+
+
+def ratio(value: float) -> str:
+    return f"{value:.2f}x"

@@ -1,85 +1,299 @@
-"""Client overhead: realdream.Client.generate against a bare httpx.Client.post.
+"""Client overhead: ``realdream.Client`` against plain and tuned ``httpx.Client``, ``requests``
+(a Session, and ``requests.post`` as in the vendor's sample) and the official SDK, one request at
+a time, at several response sizes.
 
-Both send the same payload to the same in-process handler (an httpx transport, no sockets)
-that answers a 1024x1024 JPEG. The two are measured in interleaved rounds in one run, and the
-ratio of medians is printed; absolute times on these machines are noise.
+The mock runs in its own process on loopback (latency 0). Each response size is its own table:
+a credits GET (40 bytes of JSON), a forced 400 (``X-Mock-Status``; a short JSON error), a 512x512
+JPEG, a 1024x1024 JPEG under 64 KB and one over it. Small bodies matter: a server that writes
+headers and body separately meets Nagle's algorithm and the client's delayed ACK, and every
+request on a reused connection then stalls ~40 ms (issue 12); responses over the loopback MSS
+(64 KB) hide it. Peers are measured in interleaved rounds (shuffled order) in the same run.
 
-    python bench/bench_client.py [--requests 1000] [--rounds 5]
+    python -m bench.bench_client [--requests 300]           # loopback, every size
+    python -m bench.bench_client --in-process [--requests 1000]  # no sockets (MockTransport)
 
-Target (issue 2): median ratio <= 1.10.
+Targets (issue 12): realdream <= 1.00x plain httpx.Client, <= 1.10x tuned httpx.Client.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import statistics
+import json
+import random
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
-from PIL import Image
 
+import mocks
 import realdream
+from bench._common import (
+    API_KEY_HEADER,
+    CREDITS_PATH,
+    GENERATE_PATH,
+    KEY,
+    MODEL_SLUG,
+    Row,
+    median,
+    mock_process,
+    ms,
+    ratio,
+)
 
-KEY = "SG_0123456789abcdef"
-URL = "http://bench.invalid/v1/sdxl1.0-realdream-lightning"
+SECTION = "2 client overhead"
+PLAIN_TARGET = 1.00
+TUNED_TARGET = 1.10
+PLAIN = "httpx.Client (plain)"
+TUNED = "httpx.Client (tuned)"
+OURS = "realdream.Client"
 
 
-def jpeg(size: int = 1024) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (size, size), (90, 120, 150)).save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
+@dataclass(frozen=True)
+class Case:
+    """One kind of response: how to ask for it."""
+
+    name: str
+    method: str
+    path: str
+    params: dict[str, Any] | None = None  # generate() parameters (None: the credits GET)
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+
+    @property
+    def payload(self) -> dict[str, Any] | None:
+        """The exact body realdream sends for ``params`` (every field): every peer sends it."""
+        if self.params is None:
+            return None
+        return realdream.GenerationRequest.create(self.params).payload
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+def _image(prompt: str, seed: int, size: int) -> dict[str, Any]:
+    return {"prompt": prompt, "seed": seed, "img_width": size, "img_height": size}
 
-    body = jpeg()
-    headers = {"content-type": "image/jpeg", "x-remaining-credits": "9.99"}
-    transport = httpx.MockTransport(
-        lambda request: httpx.Response(200, content=body, headers=headers)
-    )
-    payload = realdream.GenerationRequest.create(prompt="portrait of a sailor", seed=42).payload
-    bare = httpx.Client(transport=transport)
-    ours = realdream.Client(KEY, base_url="http://bench.invalid", transport=transport)
-    api_headers = {"x-api-key": KEY, "Content-Type": "application/json"}
 
-    def bare_call() -> None:
-        bare.post(URL, json=payload, headers=api_headers).raise_for_status()
+#: The mock renders deterministically: "mist", seed 2 is a 1024x1024 JPEG of ~57 KB, under the
+#: loopback MSS; the sailor is ~67 KB, over it.
+CASES = (
+    Case("credits GET", "GET", CREDITS_PATH),
+    Case(
+        "error 400 (forced)",
+        "POST",
+        GENERATE_PATH,
+        _image("a lighthouse at dusk", 42, 512),
+        {mocks.FORCE_STATUS_HEADER: "400"},
+        400,
+    ),
+    Case("512x512 JPEG", "POST", GENERATE_PATH, _image("a lighthouse at dusk", 42, 512)),
+    Case("1024x1024 JPEG under 64 KB", "POST", GENERATE_PATH, _image("mist", 2, 1024)),
+    Case(
+        "1024x1024 JPEG over 64 KB",
+        "POST",
+        GENERATE_PATH,
+        _image("portrait of a sailor, 85mm", 42, 1024),
+    ),
+)
 
-    def our_call() -> None:
-        ours.generate("portrait of a sailor", seed=42)
 
-    runs: dict[str, list[float]] = {"httpx.Client.post": [], "realdream.Client.generate": []}
-    calls: dict[str, Callable[[], None]] = {
-        "httpx.Client.post": bare_call,
-        "realdream.Client.generate": our_call,
-    }
-    per_round = max(1, args.requests // args.rounds)
-    for call in calls.values():  # warm up both paths
-        for _ in range(50):
+class NoCookies(httpx.Cookies):
+    """A jar that keeps nothing: the API sets no cookies (the tuned peer's first trick)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class AddHeaders(httpx.BaseTransport):
+    """Adds headers to every request (how realdream.Client sends ``X-Mock-Status``)."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.headers = headers
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers.update(self.headers)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _check(status: int, expected: int) -> None:
+    if status != expected:
+        raise RuntimeError(f"expected HTTP {expected}, got {status}")
+
+
+@contextmanager
+def peers(case: Case, base_url: str) -> Iterator[dict[str, Callable[[], object]]]:
+    """Every peer's one call for ``case``, ready to time (clients open, connections not yet)."""
+    import requests
+
+    url = base_url + case.path
+    headers = {API_KEY_HEADER: KEY, "Content-Type": "application/json", **case.headers}
+    payload = case.payload
+    body = json.dumps(payload).encode() if payload is not None else None
+    method, expected = case.method, case.status
+    with ExitStack() as stack:
+        plain = stack.enter_context(httpx.Client())
+        tuned = stack.enter_context(httpx.Client(headers=headers))
+        tuned._cookies = NoCookies()  # httpx has no public switch for the jar
+        session = stack.enter_context(requests.Session())
+        session.headers.update(headers)
+        transport = AddHeaders(case.headers) if case.headers else None
+        ours = stack.enter_context(realdream.Client(KEY, base_url=base_url, transport=transport))
+
+        def plain_call() -> None:
+            _check(plain.request(method, url, json=payload, headers=headers).status_code, expected)
+
+        def tuned_call() -> None:
+            _check(tuned.request(method, url, content=body).status_code, expected)
+
+        def ours_call() -> None:
+            if case.params is None:
+                ours.credits()
+                return
+            try:
+                ours.generate(**case.params)
+            except realdream.BadRequestError:
+                if expected != 400:
+                    raise
+            else:
+                _check(200, expected)
+
+        def session_call() -> None:
+            _check(session.request(method, url, json=payload, timeout=60).status_code, expected)
+
+        def requests_call() -> None:
+            response = requests.request(method, url, json=payload, headers=headers, timeout=60)
+            _check(response.status_code, expected)
+
+        calls: dict[str, Callable[[], object]] = {
+            PLAIN: plain_call,
+            TUNED: tuned_call,
+            OURS: ours_call,
+            "requests.Session": session_call,
+            "requests.post (vendor sample)": requests_call,
+        }
+        sdk = _sdk_call(case, base_url, payload)
+        if sdk is not None:
+            calls["segmind SDK run_sync"] = sdk
+        yield calls
+
+
+def _sdk_call(
+    case: Case, base_url: str, payload: dict[str, Any] | None
+) -> Callable[[], object] | None:
+    """The official SDK's call (image responses only: it cannot add a header or GET credits)."""
+    if payload is None or case.headers:
+        return None
+    try:
+        from segmind.client import SegmindClient
+    except ImportError:  # the bench extra is not installed
+        return None
+    sdk = SegmindClient(api_key=KEY, base_url=base_url + "/v1")
+    return lambda: sdk.run_sync(MODEL_SLUG, **payload)
+
+
+def interleaved(calls: dict[str, Callable[[], object]], each: int) -> dict[str, list[float]]:
+    """Rounds of a few calls per peer, in a shuffled order each round (no position bias)."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for call in calls.values():  # connect, warm caches
+        for _ in range(10):
             call()
-    for _ in range(args.rounds):
-        for name, call in calls.items():
+    order = list(calls)
+    shuffle = random.Random(20261125).shuffle
+    per_round = 20
+    for _ in range(max(1, each // per_round)):
+        shuffle(order)
+        for name in order:
+            call = calls[name]
             for _ in range(per_round):
                 t0 = time.perf_counter()
                 call()
-                runs[name].append(time.perf_counter() - t0)
+                times[name].append(time.perf_counter() - t0)
+    return times
 
-    base = statistics.median(runs["httpx.Client.post"])
-    print(f"{'method':28} {'n':>6} {'median µs':>10} {'p90 µs':>8} {'ratio':>6}")
-    for name, samples in runs.items():
-        median = statistics.median(samples)
-        p90 = statistics.quantiles(samples, n=10)[-1]
-        row = f"{name:28} {len(samples):>6} {median * 1e6:>10.1f} {p90 * 1e6:>8.1f}"
-        print(f"{row} {median / base:>6.2f}")
-    ratio = statistics.median(runs["realdream.Client.generate"]) / base
-    print(f"\nmedian ratio realdream/httpx: {ratio:.3f} (target <= 1.10)")
+
+def _size(case: Case, base_url: str) -> int:
+    headers = {API_KEY_HEADER: KEY, **case.headers}
+    response = httpx.request(
+        case.method, base_url + case.path, json=case.payload, headers=headers, timeout=60
+    )
+    _check(response.status_code, case.status)
+    return len(response.content)
+
+
+def loopback_rows(requests_each: int) -> list[Row]:
+    rows = []
+    with mock_process(0) as mock:
+        for case in CASES:
+            size = _size(case, mock.base_url)
+            with peers(case, mock.base_url) as calls:
+                times = interleaved(calls, requests_each)
+            medians = {name: median(samples) for name, samples in times.items()}
+            method = f"{case.name}, {size:,} B; sequential on one connection, mock latency 0"
+            for name, value in medians.items():
+                shown = (
+                    f"{ratio(value / medians[PLAIN])} plain, {ratio(value / medians[TUNED])} tuned"
+                )
+                if name == OURS:
+                    shown += f" (targets <= {PLAIN_TARGET:.2f}x, <= {TUNED_TARGET:.2f}x)"
+                rows.append(Row(SECTION, name, method, str(len(times[name])), ms(value), shown))
+    return rows
+
+
+# --- in-process: no sockets at all ----------------------------------------------------------
+def in_process(requests_each: int) -> None:
+    """realdream.Client against plain and tuned httpx over an in-memory transport (1024x1024)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1024, 1024), (90, 120, 150)).save(buffer, "JPEG", quality=85)
+    jpeg = buffer.getvalue()
+    answer = {"content-type": "image/jpeg", "x-remaining-credits": "9.99"}
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, content=jpeg, headers=answer)
+    )
+    params = _image("portrait of a sailor", 42, 1024)
+    payload = realdream.GenerationRequest.create(params).payload
+    body = json.dumps(payload).encode()
+    url = "http://bench.invalid" + GENERATE_PATH
+    headers = {API_KEY_HEADER: KEY, "Content-Type": "application/json"}
+    plain = httpx.Client(transport=transport)
+    tuned = httpx.Client(transport=transport, headers=headers)
+    tuned._cookies = NoCookies()
+    ours = realdream.Client(KEY, base_url="http://bench.invalid", transport=transport)
+    calls: dict[str, Callable[[], object]] = {
+        PLAIN: lambda: plain.post(url, json=payload, headers=headers).raise_for_status(),
+        TUNED: lambda: tuned.post(url, content=body).raise_for_status(),
+        OURS: lambda: ours.generate(**params),
+    }
+    times = interleaved(calls, requests_each)
+    medians = {name: median(samples) for name, samples in times.items()}
+    print(f"in-process transport, 1024x1024 JPEG, {requests_each} requests each")
+    for name, value in medians.items():
+        print(
+            f"  {name:24} {value * 1e6:8.1f} µs  {value / medians[PLAIN]:.2f}x plain, "
+            f"{value / medians[TUNED]:.2f}x tuned"
+        )
+    print(f"  targets: realdream <= {PLAIN_TARGET:.2f}x plain, <= {TUNED_TARGET:.2f}x tuned")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--requests", type=int, default=None, help="per peer and size")
+    parser.add_argument("--in-process", action="store_true", help="no sockets: MockTransport")
+    args = parser.parse_args(argv)
+    if args.in_process:
+        in_process(args.requests or 1000)
+        return 0
+    for row in loopback_rows(args.requests or 300):
+        print(f"{row.method[:40]:40} {row.name:30} {row.value:>10}  {row.ratio}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

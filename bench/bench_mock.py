@@ -1,35 +1,49 @@
-"""Benchmark the mock server: throughput, latency and the cost of rendering 1024×1024 JPEGs.
+"""The mock server: throughput and CPU by image size and samples, and connection reuse.
 
-Runs ``python -m mocks --latency 0`` on a loopback port in a subprocess (so the client threads
-do not share its GIL), drives it with concurrent ``httpx.Client`` threads, and reads the
-server's own counters from ``GET /mock/stats``. Two runs: every request a new seed (cold
-renders), then one seed throughout (the LRU cache). Prints ratios; asserts nothing.
+``python -m mocks --latency 0`` runs on a loopback port in its own process (so the client
+threads do not share its interpreter lock), driven by 8 concurrent ``httpx.Client`` threads,
+every request a new seed (every image rendered). The server's CPU comes from /proc; its own
+counters (``GET /mock/stats``) split out rendering.
 
-    .venv/bin/python bench/bench_mock.py [--clients 8] [--requests 400] [--in-process]
+Connection reuse: a credits GET repeated 200 times on one ``httpx.Client`` against
+``mocks.serve()`` (the in-process server the pytest fixtures use). Without TCP_NODELAY on the
+accepted sockets each of these took ~44 ms (Nagle + delayed ACK); it should take ~1 ms.
+
+    python -m bench.bench_mock [--requests 160]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import math
-import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 import mocks
-from bench._common import mock_process, percentile
-from realdream import GenerationRequest, contract
+from bench._common import (
+    API_KEY_HEADER,
+    CREDITS_PATH,
+    GENERATE_PATH,
+    KEY,
+    Row,
+    cpu_seconds,
+    mock_process,
+    ms,
+    percentile,
+)
 
-TARGET_MS = 30.0
-SIZE = 1024
-
+SECTION = "5 mock server"
+TARGET_MS = 30.0  # CPU per 1024x1024 image
+STALL_MS = 40.0  # Linux's minimum delayed-ACK timeout: a median near it means Nagle is on
+#: (size, samples, base64): one image raw and as base64, and four (always base64).
+VARIANTS = ((512, 1, False), (512, 1, True), (512, 4, True), (1024, 1, False), (1024, 1, True))
+VARIANTS += ((1024, 4, True),)
 
 Server = tuple[str, Callable[[], float]]  # base URL, the server's CPU seconds so far
 
@@ -40,24 +54,9 @@ def subprocess_server() -> Iterator[Server]:
         yield live.base_url, lambda: cpu_seconds(live.pid)
 
 
-@contextlib.contextmanager
-def thread_server() -> Iterator[Server]:
-    with mocks.serve(mocks.MockConfig(latency=0, credits=1e6)) as live:
-        yield live.base_url, lambda: math.nan  # shares this process: no separate CPU count
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` (Linux /proc; NaN elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def stats(base_url: str) -> dict[str, Any]:
-    headers = {contract.API_KEY_HEADER: mocks.MOCK_API_KEY}
-    return dict(httpx.get(base_url + "/mock/stats", headers=headers).json())
+    response = httpx.get(base_url + "/mock/stats", headers={API_KEY_HEADER: KEY})
+    return dict(response.json())
 
 
 def run(
@@ -66,23 +65,24 @@ def run(
     requests: int,
     seed_of: Callable[[int], int],
     *,
-    size: int = SIZE,
+    size: int = 1024,
+    samples: int = 1,
     base64: bool = False,
 ) -> dict[str, float]:
     base_url, cpu = server
-    headers = {contract.API_KEY_HEADER: mocks.MOCK_API_KEY}
-    url = base_url + contract.GENERATE_PATH
-    per_client = requests // clients
+    url = base_url + GENERATE_PATH
+    per_client = max(1, requests // clients)
 
     def worker(worker_id: int) -> list[float]:
         times = []
-        with httpx.Client(headers=headers, timeout=60) as client:
+        with httpx.Client(headers={API_KEY_HEADER: KEY}, timeout=60) as client:
             for i in range(per_client):
                 payload = {
                     "prompt": "a lighthouse at dusk",
                     "seed": seed_of(worker_id * per_client + i),
                     "img_width": size,
                     "img_height": size,
+                    "samples": samples,
                     "base64": base64,
                 }
                 t0 = time.perf_counter()
@@ -99,62 +99,89 @@ def run(
     cpu_used = cpu() - cpu_before
     after = stats(base_url)
     done = len(latencies)
-    server = after["server_seconds"] - before["server_seconds"]
-    render = after["render_seconds"] - before["render_seconds"]
+    server_s = after["server_seconds"] - before["server_seconds"]
+    render_s = after["render_seconds"] - before["render_seconds"]
     return {
         "requests": done,
+        "images": after["images"] - before["images"],
         "rps": done / wall,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
-        "server_ms": server / done * 1000,
         "cpu_ms": cpu_used / done * 1000,
-        "render_ms": render / done * 1000,
-        "render_share": render / server if server else 0.0,
+        "render_share": render_s / server_s if server_s else 0.0,
     }
 
 
-def render_costs(repeats: int = 30) -> tuple[float, float]:
-    base = GenerationRequest.create(prompt="a lighthouse at dusk", img_width=SIZE, img_height=SIZE)
-    t0 = time.perf_counter()
-    for seed in range(repeats):
-        mocks.render_uncached(base.replace(seed=10_000 + seed))
-    cold = (time.perf_counter() - t0) / repeats
-    mocks.render_jpeg(base.replace(seed=1))
-    t0 = time.perf_counter()
-    for _ in range(repeats * 100):
-        mocks.render_jpeg(base.replace(seed=1))
-    cached = (time.perf_counter() - t0) / (repeats * 100)
-    return cold * 1000, cached * 1000
+def rows(requests_each: int) -> list[Row]:
+    out = []
+    with subprocess_server() as server:
+        run(server, 8, 16, lambda i: 900_000 + i)  # warm up
+        for size, samples, b64 in VARIANTS:
+            offset = size * 10_000 + samples * 1_000 + b64 * 500_000
+            count = max(8, requests_each // samples)
+            r = run(
+                server,
+                8,
+                count,
+                lambda i, o=offset: o + i,
+                size=size,
+                samples=samples,
+                base64=b64,
+            )
+            per_image = r["cpu_ms"] * r["requests"] / r["images"]
+            name = f"{size}x{size}, {samples} sample{'s' * (samples > 1)}, "
+            name += "base64 JSON" if b64 else "raw JPEG"
+            target = f" (target < {TARGET_MS:.0f} ms)" if size == 1024 else ""
+            out.append(
+                Row(
+                    SECTION,
+                    name,
+                    "8 clients, latency 0, a new seed per request (every image rendered)",
+                    str(int(r["requests"])),
+                    f"{r['rps']:.0f} req/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms",
+                    f"{per_image:.1f} ms CPU/image{target}, {r['render_share']:.0%} rendering",
+                )
+            )
+    return out
 
 
-def report(name: str, r: dict[str, float]) -> None:
-    print(
-        f"{name}: {r['requests']:.0f} requests, {r['rps']:.1f} req/s, "
-        f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms\n"
-        f"    server CPU {r['cpu_ms']:.2f} ms/response = {r['cpu_ms'] / TARGET_MS:.2f}x the "
-        f"{TARGET_MS:.0f} ms target; in-app wall time {r['server_ms']:.2f} ms/response, "
-        f"{r['render_share']:.0%} of it rendering ({r['render_ms']:.2f} ms)"
+def reuse_times(requests: int = 200) -> list[float]:
+    """A credits GET repeated on one connection against the in-process ``mocks.serve()``."""
+    times = []
+    with mocks.serve(mocks.MockConfig(latency=0)) as live, httpx.Client() as client:
+        headers = {API_KEY_HEADER: live.api_key}
+        url = live.url(CREDITS_PATH)
+        client.get(url, headers=headers).raise_for_status()  # connect
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            response = client.get(url, headers=headers)
+            times.append(time.perf_counter() - t0)
+            response.raise_for_status()
+    return times
+
+
+def stall_row(requests: int = 200) -> Row:
+    times = reuse_times(requests)
+    median = statistics.median(times)
+    verdict = "STALL: Nagle + delayed ACK" if median * 1000 > STALL_MS / 2 else "no stall"
+    return Row(
+        SECTION,
+        "credits GET on a reused connection, mocks.serve() (regression: 44 ms before the fix)",
+        "one httpx.Client, sequential",
+        str(len(times)),
+        f"{ms(median)}, p99 {ms(percentile(times, 0.99))}",
+        f"{verdict} (a stall is ~{STALL_MS:.0f} ms; target ~1 ms)",
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--in-process", action="store_true", help="serve from a thread instead")
-    args = parser.parse_args()
-    server = thread_server if args.in_process else subprocess_server
-    print(f"mock at --latency 0, {args.clients} concurrent clients, {SIZE}x{SIZE} JPEG, loopback")
-    with server() as running:
-        run(running, args.clients, args.clients * 2, lambda i: 999_000 + i)  # warm up
-        report("cold, a new seed each", run(running, args.clients, args.requests, lambda i: i))
-        report("cached, one seed", run(running, args.clients, args.requests, lambda i: 7))
-    cold, cached = render_costs()
-    print(
-        f"render+encode {SIZE}x{SIZE}: cold {cold:.2f} ms, cached {cached * 1000:.1f} µs "
-        f"({cold / cached:,.0f}x); cold is {cold / TARGET_MS:.2f}x the {TARGET_MS:.0f} ms target"
-    )
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--requests", type=int, default=160, help="per one-sample row")
+    args = parser.parse_args(argv)
+    for row in [stall_row(), *rows(args.requests)]:
+        print(f"{row.name:44} {row.value:>40}  {row.ratio}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

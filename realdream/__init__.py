@@ -6,9 +6,9 @@
 ...     result.image.save("fisherman.png")                             # parameters embedded
 """
 
+import typing as _typing
+
 from realdream import contract
-from realdream._base import DEFAULT_TIMEOUT, Api
-from realdream._client import DEFAULT_MAX_IN_FLIGHT, AsyncClient, Client
 from realdream._errors import (
     STATUS_ERRORS,
     APIConnectionError,
@@ -53,8 +53,8 @@ from realdream._metadata import (
     write_atomic,
 )
 from realdream._params import GenerationRequest, parse_json_object
+from realdream._policy import MAX_RETRY_WAIT, REDACTED, RetryPolicy
 from realdream._result import Credits, GeneratedImage, GenerationResult
-from realdream._retry import MAX_RETRY_WAIT, REDACTED, RetryPolicy
 from realdream._version import __version__
 from realdream.contract import (
     API_KEY_ENV,
@@ -65,9 +65,36 @@ from realdream.contract import (
     LIMITS,
     PROMPT_MAX_LENGTH,
     SCHEDULERS,
+    Api,
     Limit,
     Scheduler,
 )
+
+#: Names whose modules import httpx (and asyncio): loaded on first use, so code that only
+#: validates requests or reads image metadata, and the CLI's --help, start without them.
+_LAZY = {
+    **dict.fromkeys(("DEFAULT_MAX_IN_FLIGHT", "AsyncClient", "Client"), "realdream._client"),
+    "DEFAULT_TIMEOUT": "realdream._base",
+}
+
+if _typing.TYPE_CHECKING:  # type checkers see plain imports (and still flag unknown names)
+    from realdream._base import DEFAULT_TIMEOUT
+    from realdream._client import DEFAULT_MAX_IN_FLIGHT, AsyncClient, Client
+else:
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'realdream' has no attribute {name!r}")
+        from importlib import import_module
+
+        value = getattr(import_module(module), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "API_KEY_ENV",

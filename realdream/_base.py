@@ -12,7 +12,7 @@ import random
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final, Literal, cast, get_args
+from typing import Any, Final, cast, get_args
 
 import httpx
 
@@ -40,16 +40,16 @@ from realdream._jobs import (
 )
 from realdream._pacing import Pacer
 from realdream._params import GenerationRequest
+from realdream._policy import DEFAULT_POLICY, RetryPolicy
 from realdream._result import Credits, GenerationResult
-from realdream._retry import DEFAULT_POLICY, RetryPolicy, RetryState
+from realdream._retry import RetryState
 from realdream._version import __version__
 
 __all__ = ["DEFAULT_TIMEOUT", "Api", "BaseClient", "Clock", "sent_as"]
 
 #: Survives a cold start: an idle model can take minutes to answer the first request.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=180.0, write=30.0, pool=30.0)
-#: ``"v1"``: one blocking call. ``"v2"``: submit to the queue, then poll (see the README).
-Api = Literal["v1", "v2"]
+Api = contract.Api
 Clock = Callable[[], float]
 
 _KEY_SHAPE: Final = re.compile(r"[!-~]+")  # printable ASCII, no whitespace: safe in a header

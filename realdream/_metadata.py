@@ -27,11 +27,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PIL import Image, PngImagePlugin
-
 from realdream import contract
 
+# Pillow is imported where an image is decoded or encoded, not with ``import realdream``:
+# it is a fifth of the package's import time, and the client reads image sizes without it.
 if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
     from realdream._params import GenerationRequest
 
 __all__ = [
@@ -145,6 +147,8 @@ def encode_image(
         if not parameters:
             return data
         return _splice_jpeg_exif(data, _exif_bytes(parameters, request_json))
+    from PIL import Image, PngImagePlugin
+
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         out = io.BytesIO()
@@ -192,7 +196,9 @@ def read_request(source: str | os.PathLike[str] | bytes) -> GenerationRequest | 
     return request_from_parameters(text) if text is not None else None
 
 
-def _open(source: str | os.PathLike[str] | bytes) -> Image.Image:
+def _open(source: str | os.PathLike[str] | bytes) -> PILImage:
+    from PIL import Image
+
     raw = source if isinstance(source, bytes) else Path(source).read_bytes()
     return Image.open(io.BytesIO(raw))
 
@@ -251,6 +257,8 @@ def _splice_jpeg_exif(data: bytes, exif: bytes) -> bytes:
 
 
 def _exif_bytes(parameters: str, request_json: str | None = None) -> bytes:
+    from PIL import Image
+
     exif = Image.Exif()
     ifd = exif.get_ifd(_EXIF_IFD)
     ifd[_USER_COMMENT] = _UNICODE_PREFIX + parameters.encode("utf-16-be")

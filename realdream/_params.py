@@ -9,10 +9,8 @@ create`, ``model_validate``, :meth:`~GenerationRequest.from_json`) raises the sa
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
-import secrets
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -184,6 +182,8 @@ class GenerationRequest(BaseModel, metaclass=_OurValidationError):
         """This request with ``seed=-1`` replaced by a concrete random seed."""
         if not self.is_random_seed:
             return self
+        import secrets  # here, not at import: it loads hashlib and hmac (~6 ms)
+
         seed = secrets.randbelow(int(LIMITS["seed"].maximum) + 1)
         return self.model_copy(update={"seed": seed})
 
@@ -338,6 +338,8 @@ def _num(value: float) -> str:
 
 
 def _suggest(word: str, choices: tuple[str, ...]) -> str:
+    import difflib  # only a bad name needs it
+
     close = difflib.get_close_matches(word, choices, n=3, cutoff=0.5)
     if not close:
         lowered = {c.lower(): c for c in choices}

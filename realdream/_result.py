@@ -14,8 +14,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PIL import Image
-
 from realdream import contract
 from realdream._errors import InvalidResponseError
 from realdream._headers import parse_float
@@ -61,6 +59,8 @@ class GeneratedImage:
 
     def to_pil(self) -> PILImage:
         """The image decoded with Pillow."""
+        from PIL import Image  # Pillow loads on first use, not with ``import realdream``
+
         image = Image.open(io.BytesIO(self.data))
         image.load()
         return image

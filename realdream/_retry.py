@@ -11,7 +11,6 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx
 
@@ -24,9 +23,21 @@ from realdream._errors import (
     error_for_status,
 )
 from realdream._headers import server_wait
+from realdream._policy import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_POLICY,
+    INITIAL_BACKOFF,
+    MAX_BACKOFF,
+    MAX_RETRY_WAIT,
+    REDACTED,
+    RetryPolicy,
+    backoff_ceiling,
+    backoff_delay,
+)
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_POLICY",
     "INITIAL_BACKOFF",
     "MAX_BACKOFF",
     "MAX_RETRY_WAIT",
@@ -40,14 +51,6 @@ __all__ = [
 
 logger = logging.getLogger("realdream")
 
-DEFAULT_MAX_RETRIES = 2
-INITIAL_BACKOFF = 0.5
-MAX_BACKOFF = 8.0
-#: A server that asks for a longer wait than this gets a RateLimitError at once, not a sleep.
-MAX_RETRY_WAIT = 60.0
-#: What an API key echoed back by a server is replaced with in errors.
-REDACTED = "<api key>"
-
 # Failures where the request provably never reached the server.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 # Failures after the request may have been received (and so billed).
@@ -58,41 +61,6 @@ _MAYBE_SENT = (
     httpx.WriteError,
     httpx.WriteTimeout,
 )
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry. ``max_retries=0`` disables retries."""
-
-    max_retries: int = DEFAULT_MAX_RETRIES
-    initial_backoff: float = INITIAL_BACKOFF
-    max_backoff: float = MAX_BACKOFF
-    max_wait: float = MAX_RETRY_WAIT
-    retry_read_errors: bool = False
-    deadline: float | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.max_retries, bool) or self.max_retries < 0:
-            raise ValueError(f"max_retries={self.max_retries!r}: must be an integer >= 0")
-        if self.deadline is not None and not self.deadline > 0:
-            raise ValueError(f"deadline={self.deadline!r}: must be a number of seconds > 0")
-
-    def backoff_ceiling(self, attempt: int) -> float:
-        """The exponential back-off bound for ``attempt`` (from 0): min(max, initial * 2**n)."""
-        return min(self.max_backoff, self.initial_backoff * 2.0 ** min(attempt, 30))
-
-
-DEFAULT_POLICY = RetryPolicy()
-
-
-def backoff_ceiling(attempt: int, policy: RetryPolicy = DEFAULT_POLICY) -> float:
-    """The exponential back-off bound for ``attempt``: min(max, initial * 2**attempt)."""
-    return policy.backoff_ceiling(attempt)
-
-
-def backoff_delay(attempt: int, policy: RetryPolicy, rand: Callable[[], float]) -> float:
-    """Exponential backoff with full jitter: uniform in [0, backoff_ceiling(attempt))."""
-    return backoff_ceiling(attempt, policy) * rand()
 
 
 class RetryState:

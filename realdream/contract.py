@@ -26,6 +26,7 @@ from typing import Final, Literal, NamedTuple, TypeVar, get_args
 
 __all__ = [
     "ADVERTISED_LATENCY_S",
+    "APIS",
     "API_KEY_ENV",
     "API_KEY_HEADER",
     "API_KEY_PATTERN",
@@ -84,6 +85,7 @@ __all__ = [
     "V2_STATUS_PATH",
     "V2_SUBMIT_KEYS",
     "V2_SUBMIT_PATH",
+    "Api",
     "Body",
     "Fact",
     "JobState",
@@ -129,6 +131,9 @@ GENERATE_PATH: Final = _fact("GENERATE_PATH", f"/v1/{MODEL_SLUG}", "VERIFIED")
 CREDITS_PATH: Final = _fact("CREDITS_PATH", "/v1/get-user-credits", "VERIFIED")
 
 # --- The v2 queue API (submit, then poll; see ../shared/api/v2-facts.md) --------------------
+#: The two paths the vendor serves: ``"v1"`` (one blocking call) and ``"v2"`` (the queue).
+Api = Literal["v1", "v2"]
+APIS: Final[tuple[Api, ...]] = _fact("APIS", get_args(Api), "VERIFIED")
 V2_SUBMIT_PATH: Final = _fact("V2_SUBMIT_PATH", f"/v2/{MODEL_SLUG}", "VERIFIED")
 #: ``{request_id}`` is filled in; status "returns only status and metrics".
 V2_STATUS_PATH: Final = _fact("V2_STATUS_PATH", "/v2/requests/{request_id}/status", "VERIFIED")

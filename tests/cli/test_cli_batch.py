@@ -15,7 +15,7 @@ import pytest
 
 import mocks
 from realdream import AsyncClient
-from realdream.cli import _app
+from realdream.cli import _batch_cmd
 from realdream.cli._backoff import BackoffGate
 from realdream.cli._engine import batch_client
 from realdream.cli._manifest import MANIFEST_NAME, Manifest
@@ -129,7 +129,7 @@ def test_a_rate_limit_holds_back_every_worker_until_the_shared_gate_reopens(
         gate = LoggingGate(time, events)
         return batch_client(*args, transport=transport, gate=gate, sleep=_no_wait, **kwargs)
 
-    monkeypatch.setattr(_app, "batch_client", logged_client)
+    monkeypatch.setattr(_batch_cmd, "batch_client", logged_client)
     batch = write_batch(tmp_path / "batch.txt", 6)
     with mocks.serve(mocks.MockConfig(latency=0.0)) as server:
         server.service.script([429])

@@ -346,6 +346,19 @@ def test_importing_realdream_does_not_import_the_cli_dependencies() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.parametrize("argv", [["--help"], ["generate", "--help"], ["batch", "--help"]])
+def test_help_loads_no_batch_engine_progress_bar_mock_or_pillow(argv: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from realdream.cli import main\n"
+        f"assert main({argv!r}) == 0\n"
+        "heavy = ('realdream.cli._engine', 'realdream.cli._progress', 'mocks', 'PIL', 'uvicorn')\n"
+        "print([m for m in heavy if m in sys.modules], file=sys.stderr)"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert ran.stderr.strip().splitlines()[-1] == "[]"
+
+
 def test_main_without_the_cli_extra_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
