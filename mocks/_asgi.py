@@ -34,7 +34,11 @@ def create_app(
         request = Request(scope, receive)
         body = await _read_capped(request)
         incoming = MockRequest.build(
-            request.method, request.url.path, request.headers.items(), body
+            request.method,
+            request.url.path,
+            request.headers.items(),
+            body,
+            scheme=request.url.scheme,
         )
         plan = service.handle(incoming)
         try:

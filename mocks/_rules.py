@@ -13,7 +13,7 @@ from typing import Final
 
 from mocks._config import MockConfig
 from mocks._http import JSON_TYPE, MockRequest, MockResponse, error_response, json_response
-from realdream import GenerationRequest, ValidationError, contract
+from realdream import GenerationRequest, ValidationError, contract, parse_json_object
 
 __all__ = [
     "CHECK_ORDER",
@@ -25,8 +25,10 @@ __all__ = [
     "not_found",
     "parse_generation",
     "rate_limited",
+    "read_json_object",
     "refusal",
     "rule_response",
+    "validate_generation",
 ]
 
 #: The order in which a generation request is checked; the first failing step answers.
@@ -74,16 +76,19 @@ def rule_response(
     return error_response(rule.status, message, headers)
 
 
-def failed_job_body(message: str, request_id: str | None = None) -> dict[str, object]:
-    """A FAILED v2 job: its error and timings, no cost (nothing was billed)."""
+def failed_job_body(
+    message: str, request_id: str | None = None, *, metrics: Mapping[str, float] | None = None
+) -> dict[str, object]:
+    """A FAILED v2 job: its error and timings (zeros unless given), no cost (nothing billed)."""
+    timings = {
+        contract.METRIC_INFERENCE_TIME: 0.0,
+        contract.METRIC_QUEUE_TIME: 0.0,
+        contract.METRIC_TOTAL_TIME: 0.0,
+    }
     body: dict[str, object] = {
         contract.JOB_STATUS_KEY: "FAILED",
         contract.JOB_ERROR_KEY: message,
-        contract.JOB_METRICS_KEY: {
-            contract.METRIC_INFERENCE_TIME: 0.0,
-            contract.METRIC_QUEUE_TIME: 0.0,
-            contract.METRIC_TOTAL_TIME: 0.0,
-        },
+        contract.JOB_METRICS_KEY: {**timings, **(metrics or {})},
     }
     if request_id is not None:
         body["request_id"] = request_id
@@ -130,10 +135,27 @@ def check_content_type(request: MockRequest) -> MockResponse | None:
 
 def parse_generation(body: bytes) -> GenerationRequest | MockResponse:
     """The validated request, or 400 whose message is the core's ValidationError text."""
+    checked = validate_generation(body)
+    if isinstance(checked, ValidationError):
+        return error_response(400, str(checked))
+    return checked
+
+
+def validate_generation(body: bytes) -> GenerationRequest | ValidationError:
+    """The validated request, or the core's ValidationError (a v1 400, a v2 FAILED job)."""
     try:
         return GenerationRequest.from_json(body)
     except ValidationError as exc:
+        return exc
+
+
+def read_json_object(body: bytes) -> MockResponse | None:
+    """400 unless the body is one JSON object (the core's text), else ``None``."""
+    try:
+        parse_json_object(body)
+    except ValidationError as exc:
         return error_response(400, str(exc))
+    return None
 
 
 def format_reset_at(moment: float) -> str:
