@@ -17,6 +17,8 @@ from realdream import GenerationRequest, ValidationError, contract, parse_json_o
 
 __all__ = [
     "CHECK_ORDER",
+    "POLL_CHECK_ORDER",
+    "SUBMIT_CHECK_ORDER",
     "check_auth",
     "check_content_type",
     "failed_job_body",
@@ -47,6 +49,39 @@ CHECK_ORDER: Final = (
     "429 over the rate limit",
     "injected fault 500/502/504 (fault_rate), then the latency",
     "200 image (credits debited)",
+)
+
+#: The order in which a v2 submit (``POST /v2/sdxl1.0-realdream-lightning``) is checked.
+SUBMIT_CHECK_ORDER: Final = (
+    "X-Mock-Status header: forced status or case (debits nothing)",
+    "400 body over 2 MiB (read no further)",
+    "401 missing key",
+    "401 unknown key",
+    "403 forbidden key",
+    "404 other /v2/<model> path",
+    "405 wrong method (HTML body)",
+    "scripted outcome for this key (a v2 submit or poll takes the next entry)",
+    "406 missing or wrong Content-Type",
+    "400 body not one JSON object",
+    "406 not enough credits (a valid request's cost is reserved here)",
+    "429 over the rate limit",
+    "injected fault 500/502/504 (fault_rate): no job",
+    "200 QUEUED: the job is accepted; invalid parameters end it FAILED, unbilled",
+)
+
+#: The order in which a poll (``GET`` status, result or v1 poll URL) is checked.
+POLL_CHECK_ORDER: Final = (
+    "X-Mock-Status header: forced status or case",
+    "400 body over 2 MiB (read no further)",
+    "401 missing key",
+    "401 unknown key",
+    "403 forbidden key",
+    "405 wrong method (HTML body)",
+    "scripted outcome for this key",
+    "429 over the rate limit (polls count against it)",
+    "injected fault 500/502/504 (fault_rate)",
+    "404 unknown id, another key's job, or past its result TTL",
+    "200 QUEUED, PROCESSING or COMPLETED; FAILED with failed_status (422)",
 )
 
 
