@@ -47,3 +47,22 @@ def shared_live() -> Iterator[mocks.RunningMock]:
     """One loopback server for tests that change no state (forced statuses)."""
     with mocks.serve(mocks.MockConfig(latency=0)) as running:
         yield running
+
+
+class FakeClock:
+    """A clock that moves only when told: the service's ``clock=``, a client's ``clock=``, and
+    (as :meth:`sleep`) a client's ``sleep=``, so waiting on a job takes no real time."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
