@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,10 +52,15 @@ def shared_live() -> Iterator[mocks.RunningMock]:
 
 class FakeClock:
     """A clock that moves only when told: the service's ``clock=``, a client's ``clock=``, and
-    (as :meth:`sleep`) a client's ``sleep=``, so waiting on a job takes no real time."""
+    (as :meth:`sleep`) a client's ``sleep=``, so waiting on a job takes no real time.
 
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
+    It starts at the real time: the mock's 429s name an absolute reset moment, which the
+    client compares with the real UTC time.
+    """
+
+    def __init__(self, now: float | None = None) -> None:
+        self.start = time.time() if now is None else now
+        self.now = self.start
         self.slept: list[float] = []
 
     def __call__(self) -> float:
