@@ -139,6 +139,13 @@ def _submit(errors: ErrorSpec) -> dict[str, Any]:
         "200": {
             "description": "Queued: poll status_url, then fetch response_url.",
             "content": {"application/json": {"schema": _ref("JobSubmitted")}},
+            "links": {
+                operation_id: {
+                    "operationId": operation_id,
+                    "parameters": {"request_id": "$response.body#/request_id"},
+                }
+                for operation_id in POLL_OPERATIONS
+            },
         }
     }
     responses.update({str(status): errors(status) for status in FORCEABLE_STATUSES})

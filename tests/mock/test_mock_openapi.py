@@ -139,11 +139,20 @@ _SETTINGS: dict[str, Any] = {
         {
             "include-operation-id": SUBMIT_OPERATION,
             "checks": {"negative_data_rejection": {"enabled": False}},
+            "generation": {"max-examples": 15},
         },
-        # A schema-valid id or file name is still one the mock never issued: 404.
+        # A schema-valid id is still one the mock may never have issued (404), or a job that
+        # ended FAILED (422); a file name, one it never served (404).
+        # (Few examples: a random id only reaches the 404; the stateful test polls real jobs.)
         {
-            "include-operation-id": [*POLL_OPERATIONS, IMAGE_OPERATION],
+            "include-operation-id": list(POLL_OPERATIONS),
+            "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "404", "422"]}},
+            "generation": {"max-examples": 5},
+        },
+        {
+            "include-operation-id": IMAGE_OPERATION,
             "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "404"]}},
+            "generation": {"max-examples": 5},
         },
     ],
 }
@@ -158,6 +167,21 @@ SCHEMA = schemathesis.openapi.from_asgi(mocks.OPENAPI_PATH, APP, config=CONFIG)
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_schemathesis_in_process_finds_nothing(case: schemathesis.Case) -> None:
     case.call_and_validate()
+
+
+def test_schemathesis_stateful_submit_then_poll_finds_nothing() -> None:
+    # Links take each submit's request_id to the three polls: real jobs, in every state.
+    app = mocks.create_app(mocks.MockConfig(latency=0.02, queue_time=0.01, credits=1_000_000.0))
+    schema = schemathesis.openapi.from_asgi(mocks.OPENAPI_PATH, app, config=CONFIG)
+    machine = schema.as_state_machine()
+    machine.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
 
 
 @pytest.fixture(scope="module")
