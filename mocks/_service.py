@@ -215,7 +215,8 @@ class MockService:
 
     # --- The check order ---------------------------------------------------------------------
     def handle(self, request: MockRequest) -> Plan:
-        """Decide the answer to ``request`` (see :data:`mocks.CHECK_ORDER`)."""
+        """Decide the answer to ``request`` (see :data:`mocks.CHECK_ORDER`, and for v2
+        :data:`mocks.SUBMIT_CHECK_ORDER` and :data:`mocks.POLL_CHECK_ORDER`)."""
         forced = forced_status(request.header(FORCE_STATUS_HEADER))
         if isinstance(forced, MockResponse):
             return self.answer_now(forced)
