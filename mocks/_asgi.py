@@ -9,7 +9,6 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
 from mocks._config import MockConfig
@@ -34,7 +33,11 @@ def create_app(
         request = Request(scope, receive)
         body = await _read_capped(request)
         incoming = MockRequest.build(
-            request.method, request.url.path, request.headers.items(), body
+            request.method,
+            request.url.path,
+            request.headers.items(),
+            body,
+            scheme=request.url.scheme,
         )
         plan = service.handle(incoming)
         try:
@@ -47,8 +50,11 @@ def create_app(
         response = Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
         await response(scope, receive, send)
 
-    # A Mount takes every method and path: the service, not Starlette, answers 404 and 405.
-    app = Starlette(routes=[Mount("", app=endpoint)])
+    # No routes: every method and path reaches the service, which answers 404 and 405 itself
+    # (a catch-all Mount would not: Starlette's path pattern stops at a newline, %0A).
+    app = Starlette()
+    app.router.redirect_slashes = False
+    app.router.default = endpoint
     app.state.service = service
     return app
 

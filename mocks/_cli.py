@@ -88,6 +88,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_HANG_SECONDS,
         help='how long a scripted "timeout" holds the answer (default: %(default)s)',
     )
+    add(
+        "--queue-time",
+        type=float,
+        default=0.0,
+        help="seconds a v2 job stays QUEUED before its latency starts (default: %(default)s)",
+    )
+    add(
+        "--result-ttl",
+        type=float,
+        default=contract.RESULT_TTL_S,
+        help="seconds a v2 job's status and result are kept after submit (default: %(default)s)",
+    )
+    add(
+        "--failed-status",
+        type=int,
+        choices=sorted(contract.FAILED_STATUS_CODES),
+        default=422,
+        help="HTTP status of a FAILED v2 job (default: %(default)s)",
+    )
+    add(
+        "--result-images",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="list images[] in a v2 result besides output (default: on)",
+    )
 
 
 def config_from_args(ns: argparse.Namespace) -> MockConfig:
@@ -103,6 +128,10 @@ def config_from_args(ns: argparse.Namespace) -> MockConfig:
         fault_rate=ns.fault_rate,
         seed=ns.seed,
         hang_seconds=ns.hang_seconds,
+        queue_time=ns.queue_time,
+        result_ttl=ns.result_ttl,
+        failed_status=ns.failed_status,
+        result_images=ns.result_images,
     )
 
 

@@ -23,7 +23,13 @@ class MockConfig:
     """How the mock behaves. Immutable; every field has a command-line flag.
 
     ``latency`` (± ``jitter``) seconds pass before a 200; ``credits`` is the starting balance in
-    USD and ``cost_per_image`` is charged per image returned. ``api_keys`` are accepted,
+    USD and ``cost_per_image`` is charged per image returned.
+
+    v2 jobs stay QUEUED ``queue_time`` seconds, then PROCESSING ``latency`` (± ``jitter``)
+    seconds; their status and result are kept ``result_ttl`` seconds after the submit. A
+    FAILED job is served with ``failed_status`` (422 as documented, or 200 as the vendor's SDK
+    tests have it); ``result_images=False`` leaves the REPORTED ``images`` list out of a result
+    (``output`` alone, the VERIFIED minimum). ``api_keys`` are accepted,
     ``forbidden_keys`` are known but answer 403. ``rate_limit`` is requests per minute per key
     (``None``: unlimited). ``fault_rate`` is the probability of an injected 500/502/504, drawn
     from ``random.Random`` seeded with ``seed`` (which also picks the seed for ``seed=-1``).
@@ -39,12 +45,22 @@ class MockConfig:
     fault_rate: float = 0.0
     seed: int | None = None
     hang_seconds: float = DEFAULT_HANG_SECONDS
+    queue_time: float = 0.0
+    result_ttl: float = contract.RESULT_TTL_S
+    failed_status: int = 422
+    result_images: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_keys", tuple(self.api_keys))
         object.__setattr__(self, "forbidden_keys", tuple(self.forbidden_keys))
-        for name in ("latency", "jitter", "credits", "cost_per_image", "hang_seconds"):
+        numbers = ("latency", "jitter", "credits", "cost_per_image", "hang_seconds", "queue_time")
+        for name in (*numbers, "result_ttl"):
             _check_non_negative(name, getattr(self, name))
+        if self.result_ttl <= 0:
+            raise ValueError(f"result_ttl={self.result_ttl!r}: must be a number of seconds > 0")
+        if self.failed_status not in contract.FAILED_STATUS_CODES:
+            allowed = " or ".join(map(str, sorted(contract.FAILED_STATUS_CODES)))
+            raise ValueError(f"failed_status={self.failed_status!r}: must be {allowed}")
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ValueError(f"fault_rate={self.fault_rate!r}: must be between 0 and 1")
         if self.rate_limit is not None and (

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from mocks._openapi_jobs import job_paths, job_schemas
 from mocks._scenarios import FORCE_STATUS_HEADER, FORCEABLE_STATUSES
 from realdream import GenerationRequest, __version__, contract
 
-__all__ = ["SECURITY_SCHEME", "build_openapi"]
+__all__ = ["SECURITY_SCHEME", "build_openapi", "error_response_spec"]
 
 SECURITY_SCHEME: Final = "ApiKeyAuth"
 
@@ -40,6 +41,7 @@ def build_openapi() -> dict[str, Any]:
         "paths": {
             contract.GENERATE_PATH: {"post": _generate_operation()},
             contract.CREDITS_PATH: {"get": _credits_operation()},
+            **job_paths(error_response_spec),
         },
         "components": _components(),
         "security": [{SECURITY_SCHEME: []}],
@@ -71,6 +73,7 @@ def _components() -> dict[str, Any]:
                 "properties": {"credits": {"type": "number"}, "free-credits": {"type": "number"}},
                 "required": ["credits", "free-credits"],
             },
+            **job_schemas(),
         },
         "securitySchemes": {
             SECURITY_SCHEME: {"type": "apiKey", "in": "header", "name": contract.API_KEY_HEADER}
@@ -90,7 +93,7 @@ def _base64_schema() -> dict[str, Any]:
 
 def _generate_operation() -> dict[str, Any]:
     responses = {"200": _image_response()}
-    responses.update({str(status): _error_response(status) for status in FORCEABLE_STATUSES})
+    responses.update({str(status): error_response_spec(status) for status in FORCEABLE_STATUSES})
     return {
         "operationId": "generate",
         "summary": f"Generate images with {contract.MODEL_NAME}",
@@ -112,7 +115,7 @@ def _credits_operation() -> dict[str, Any]:
         }
     }
     for status in _CREDITS_STATUSES:
-        responses[str(status)] = _error_response(status)
+        responses[str(status)] = error_response_spec(status)
     return {"operationId": "getUserCredits", "summary": "Account credits", "responses": responses}
 
 
@@ -151,7 +154,8 @@ def _describe(status: int) -> str:
     return "; or ".join(parts) + "." + shape
 
 
-def _error_response(status: int) -> dict[str, Any]:
+def error_response_spec(status: int) -> dict[str, Any]:
+    """The documented response of error ``status``: its shapes, its headers, every meaning."""
     if status == 405:
         return {
             "description": _describe(status),
@@ -159,7 +163,8 @@ def _error_response(status: int) -> dict[str, Any]:
             "content": {"text/html": {"schema": _STRING}},
         }
     shapes = {rule.body for rule in contract.rules_for_status(status)}
-    schema = {"oneOf": [_ERROR_SCHEMA, _AUTH_ERROR_SCHEMA]} if "auth" in shapes else _ERROR_SCHEMA
+    # anyOf, not oneOf: an auth body has an "error" string too, so it also matches Error
+    schema = {"anyOf": [_ERROR_SCHEMA, _AUTH_ERROR_SCHEMA]} if "auth" in shapes else _ERROR_SCHEMA
     response: dict[str, Any] = {
         "description": _describe(status),
         "content": {"application/json": {"schema": schema}},

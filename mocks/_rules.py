@@ -13,10 +13,12 @@ from typing import Final
 
 from mocks._config import MockConfig
 from mocks._http import JSON_TYPE, MockRequest, MockResponse, error_response, json_response
-from realdream import GenerationRequest, ValidationError, contract
+from realdream import GenerationRequest, ValidationError, contract, parse_json_object
 
 __all__ = [
     "CHECK_ORDER",
+    "POLL_CHECK_ORDER",
+    "SUBMIT_CHECK_ORDER",
     "check_auth",
     "check_content_type",
     "failed_job_body",
@@ -25,8 +27,10 @@ __all__ = [
     "not_found",
     "parse_generation",
     "rate_limited",
+    "read_json_object",
     "refusal",
     "rule_response",
+    "validate_generation",
 ]
 
 #: The order in which a generation request is checked; the first failing step answers.
@@ -45,6 +49,39 @@ CHECK_ORDER: Final = (
     "429 over the rate limit",
     "injected fault 500/502/504 (fault_rate), then the latency",
     "200 image (credits debited)",
+)
+
+#: The order in which a v2 submit (``POST /v2/sdxl1.0-realdream-lightning``) is checked.
+SUBMIT_CHECK_ORDER: Final = (
+    "X-Mock-Status header: forced status or case (debits nothing)",
+    "400 body over 2 MiB (read no further)",
+    "401 missing key",
+    "401 unknown key",
+    "403 forbidden key",
+    "404 other /v2/<model> path",
+    "405 wrong method (HTML body)",
+    "scripted outcome for this key (a v2 submit or poll takes the next entry)",
+    "406 missing or wrong Content-Type",
+    "400 body not one JSON object",
+    "406 not enough credits (a valid request's cost is reserved here)",
+    "429 over the rate limit",
+    "injected fault 500/502/504 (fault_rate): no job",
+    "200 QUEUED: the job is accepted; invalid parameters end it FAILED, unbilled",
+)
+
+#: The order in which a poll (``GET`` status, result or v1 poll URL) is checked.
+POLL_CHECK_ORDER: Final = (
+    "X-Mock-Status header: forced status or case",
+    "400 body over 2 MiB (read no further)",
+    "401 missing key",
+    "401 unknown key",
+    "403 forbidden key",
+    "405 wrong method (HTML body)",
+    "scripted outcome for this key",
+    "429 over the rate limit (polls count against it)",
+    "injected fault 500/502/504 (fault_rate)",
+    "404 unknown id, another key's job, or past its result TTL",
+    "200 QUEUED, PROCESSING or COMPLETED; FAILED with failed_status (422)",
 )
 
 
@@ -74,16 +111,19 @@ def rule_response(
     return error_response(rule.status, message, headers)
 
 
-def failed_job_body(message: str, request_id: str | None = None) -> dict[str, object]:
-    """A FAILED v2 job: its error and timings, no cost (nothing was billed)."""
+def failed_job_body(
+    message: str, request_id: str | None = None, *, metrics: Mapping[str, float] | None = None
+) -> dict[str, object]:
+    """A FAILED v2 job: its error and timings (zeros unless given), no cost (nothing billed)."""
+    timings = {
+        contract.METRIC_INFERENCE_TIME: 0.0,
+        contract.METRIC_QUEUE_TIME: 0.0,
+        contract.METRIC_TOTAL_TIME: 0.0,
+    }
     body: dict[str, object] = {
         contract.JOB_STATUS_KEY: "FAILED",
         contract.JOB_ERROR_KEY: message,
-        contract.JOB_METRICS_KEY: {
-            contract.METRIC_INFERENCE_TIME: 0.0,
-            contract.METRIC_QUEUE_TIME: 0.0,
-            contract.METRIC_TOTAL_TIME: 0.0,
-        },
+        contract.JOB_METRICS_KEY: {**timings, **(metrics or {})},
     }
     if request_id is not None:
         body["request_id"] = request_id
@@ -130,10 +170,27 @@ def check_content_type(request: MockRequest) -> MockResponse | None:
 
 def parse_generation(body: bytes) -> GenerationRequest | MockResponse:
     """The validated request, or 400 whose message is the core's ValidationError text."""
+    checked = validate_generation(body)
+    if isinstance(checked, ValidationError):
+        return error_response(400, str(checked))
+    return checked
+
+
+def validate_generation(body: bytes) -> GenerationRequest | ValidationError:
+    """The validated request, or the core's ValidationError (a v1 400, a v2 FAILED job)."""
     try:
         return GenerationRequest.from_json(body)
     except ValidationError as exc:
+        return exc
+
+
+def read_json_object(body: bytes) -> MockResponse | None:
+    """400 unless the body is one JSON object (the core's text), else ``None``."""
+    try:
+        parse_json_object(body)
+    except ValidationError as exc:
         return error_response(400, str(exc))
+    return None
 
 
 def format_reset_at(moment: float) -> str:

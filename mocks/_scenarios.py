@@ -23,6 +23,8 @@ __all__ = [
     "FORCEABLE_CASES",
     "FORCEABLE_STATUSES",
     "FORCE_STATUS_HEADER",
+    "JOB_FAILED",
+    "JOB_FAILED_MESSAGE",
     "TIMEOUT",
     "ScriptEntry",
     "Scripts",
@@ -49,12 +51,18 @@ FAULT_STATUSES: Final = tuple(
 )
 #: A script entry that holds the answer back ``config.hang_seconds``, then answers normally.
 TIMEOUT: Final = "timeout"
+#: A script entry for a v2 submit: the job is accepted, runs, and ends FAILED (not billed).
+#: Taken by any other request, it answers as the case ``422-job-failed`` does.
+JOB_FAILED: Final = "job-failed"
+#: The error of a job that failed at run time (its parameters were valid). Mock text.
+JOB_FAILED_MESSAGE: Final = "Inference failed: the worker could not complete this request."
 #: Seconds a forced or scripted 429 asks the client to wait.
 FORCED_RETRY_AFTER: Final = 1.0
 #: Characters of a bad value quoted back in a 400 (a header may be kilobytes long).
 _QUOTED: Final = 40
 
-#: A forced case (``"429"``, ``"406-spend-limit"``), ``200`` (answer normally) or ``"timeout"``.
+#: A forced case (``"429"``, ``"406-spend-limit"``), ``200`` (answer normally), ``"timeout"``
+#: or ``"job-failed"``.
 ScriptEntry = str | int
 
 
@@ -92,14 +100,20 @@ def forced_status(value: str | None) -> ScriptEntry | MockResponse | None:
 
 
 def parse_script_entry(value: object) -> ScriptEntry:
-    """A script entry: a forceable status or case, 200 (answer normally) or ``"timeout"``."""
-    if value == TIMEOUT or value == 200:
+    """A script entry: a forceable status or case, 200 (answer normally), ``"timeout"`` or
+    ``"job-failed"``."""
+    if isinstance(value, str) and value in (TIMEOUT, JOB_FAILED):
         return value
+    if value == 200:
+        return 200
     is_int = isinstance(value, int) and not isinstance(value, bool)
     case = str(value) if is_int or isinstance(value, str) else ""
     if case in FORCEABLE_CASES:
         return _entry(case)
-    raise ValueError(f"script entry {_quote(value)}: must be 200, {TIMEOUT!r} or one of {_cases()}")
+    raise ValueError(
+        f"script entry {_quote(value)}: must be 200, {TIMEOUT!r}, {JOB_FAILED!r} or one of "
+        f"{_cases()}"
+    )
 
 
 def _entry(case: str) -> ScriptEntry:
@@ -117,7 +131,8 @@ def _quote(value: object) -> str:
 
 
 class Scripts:
-    """Per-key queues of scripted outcomes, consumed one per generation request."""
+    """Per-key queues of scripted outcomes, consumed one per API request of the key (a v1
+    generation, a v2 submit or a v2 poll; not the credits endpoint nor the image host)."""
 
     def __init__(self) -> None:
         self._queues: dict[str, deque[ScriptEntry]] = {}

@@ -161,6 +161,7 @@ def _announce(mock: RunningMock, out: TextIO) -> None:
         f"  test API key: {mock.api_key}",
         f"  latency {config.latency}s, credits ${config.credits}, "
         f"cost ${config.cost_per_image}/image",
+        f"  v2 jobs: queued {config.queue_time}s, results kept {config.result_ttl:g}s",
         f"  try: REALDREAM_BASE_URL={mock.base_url} SEGMIND_API_KEY={mock.api_key} ...",
         "  Ctrl-C stops it.",
     ]

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Final
@@ -22,11 +22,15 @@ from typing import Any, Final
 from mocks import _rules
 from mocks._config import MOCK_API_KEY, MockConfig
 from mocks._http import MockRequest, MockResponse, error_response, json_response
+from mocks._jobbodies import CDN_PREFIX, job_endpoint
+from mocks._jobs import JobBook
 from mocks._ledger import MICROS_PER_USD, Ledger, format_usd, to_micros
+from mocks._queue import JobEndpoints
 from mocks._ratelimit import RateLimiter
 from mocks._render import render_jpeg
 from mocks._scenarios import (
     FORCE_STATUS_HEADER,
+    JOB_FAILED,
     TIMEOUT,
     ScriptEntry,
     Scripts,
@@ -53,7 +57,7 @@ OPENAPI_PATH: Final = "/openapi.json"
 #: ``POST`` here (with the key header) and ``{"statuses": [429, 502]}`` scripts outcomes.
 CONTROL_PATH: Final = "/mock/script"
 STATS_PATH: Final = "/mock/stats"
-_API_PREFIX: Final = "/v1/"
+_API_PREFIXES: Final = ("/v1/", "/v2/")
 _SEED_MAX: Final = int(LIMITS["seed"].maximum)
 _CREDITS_RULE: Final = contract.rules_for_status(406)[0]
 #: The largest request body read (a request is a few kilobytes; more is a mistake or an attack).
@@ -66,11 +70,14 @@ class MockStats:
 
     requests: int
     by_status: dict[int, int]
+    #: Images returned by v1 and billed for v2 jobs.
     images: int
     #: Seconds spent rendering and encoding images.
     render_seconds: float
     #: Seconds the shells spent on requests, latency excluded (reported by :meth:`finished`).
     server_seconds: float
+    #: v2 jobs remembered now (each is forgotten when its result expires).
+    jobs: int = 0
 
 
 class Plan:
@@ -135,6 +142,9 @@ class MockService:
         self.ledger = Ledger(self.config.credits)
         self.limiter = RateLimiter(self.config.rate_limit, clock=clock)
         self.scripts = Scripts()
+        #: The v2 jobs and the files of their images (see :mod:`mocks._jobs`).
+        self.jobs = JobBook(self.ledger)
+        self._queue = JobEndpoints(self)
         self._rng_lock = threading.Lock()
         self._fault_rng = _rng(self.config.seed, "faults")
         self._seed_rng = _rng(self.config.seed, "seeds")
@@ -151,28 +161,36 @@ class MockService:
     # --- Public state ------------------------------------------------------------------------
     @property
     def balance(self) -> float:
-        """The balance in USD (credits held by requests in flight are not yet debited)."""
+        """The balance in USD now: every v2 job that has completed by now is debited; credits
+        held by requests in flight and jobs still running are not yet."""
+        self.jobs.settle(self.clock())
         return self.ledger.balance_micros / MICROS_PER_USD
 
     @property
     def stats(self) -> MockStats:
+        self.jobs.settle(self.clock())
+        billed = self.jobs.billed_images
         with self._stats_lock:
             return MockStats(
                 requests=sum(self._by_status.values()),
                 by_status=dict(self._by_status),
-                images=self._images,
+                images=self._images + billed,
                 render_seconds=self._render_seconds,
                 server_seconds=self._server_seconds,
+                jobs=len(self.jobs),
             )
 
     def script(
         self, statuses: Sequence[ScriptEntry], *, api_key: str = MOCK_API_KEY
     ) -> list[ScriptEntry]:
-        """Queue outcomes for ``api_key``'s next generation requests, one per request.
+        """Queue outcomes for ``api_key``'s next API requests, one per request: a v1
+        generation, a v2 submit or a v2 poll (the credits endpoint and the image host take none).
 
-        Each entry is a status (answered with its documented body, debiting nothing), ``200``
-        (answer normally) or ``"timeout"`` (hold the answer ``config.hang_seconds``, then
-        answer normally). After the queue runs out, requests are handled normally.
+        Each entry is a status or case (answered with its documented body, debiting nothing),
+        ``200`` (answer normally), ``"timeout"`` (hold the answer ``config.hang_seconds``, then
+        answer normally) or ``"job-failed"`` (a v2 submit is accepted and its job ends FAILED,
+        unbilled; any other request answers as ``"422-job-failed"``). After the queue runs out,
+        requests are handled normally.
         """
         return self.scripts.add(api_key, statuses)
 
@@ -197,57 +215,71 @@ class MockService:
 
     # --- The check order ---------------------------------------------------------------------
     def handle(self, request: MockRequest) -> Plan:
-        """Decide the answer to ``request`` (see :data:`mocks.CHECK_ORDER`)."""
+        """Decide the answer to ``request`` (see :data:`mocks.CHECK_ORDER`, and for v2
+        :data:`mocks.SUBMIT_CHECK_ORDER` and :data:`mocks.POLL_CHECK_ORDER`)."""
         forced = forced_status(request.header(FORCE_STATUS_HEADER))
         if isinstance(forced, MockResponse):
-            return self._now(forced)
+            return self.answer_now(forced)
         if forced is not None:
-            return self._now(documented_response(forced, self.clock()))
+            return self.answer_now(documented_response(forced, self.clock()))
         if len(request.body) > MAX_BODY_BYTES:
-            return self._now(body_too_large(len(request.body)))
+            return self.answer_now(body_too_large(len(request.body)))
         return self._route(request)
 
     def _route(self, request: MockRequest) -> Plan:
+        self.jobs.settle(self.clock())
         if request.path == OPENAPI_PATH:
-            return self._now(self._openapi_response(request))
+            return self.answer_now(self._openapi_response(request))
         if request.path in (CONTROL_PATH, STATS_PATH):
-            return self._now(self._control(request))
-        if not request.path.startswith(_API_PREFIX):
-            return self._now(_rules.not_found())
+            return self.answer_now(self._control(request))
+        if request.path.startswith(CDN_PREFIX):
+            return self._queue.image(request)
+        if not request.path.startswith(_API_PREFIXES):
+            return self.answer_now(_rules.not_found())
         denied = _rules.check_auth(request, self.config)
         if denied is not None:
-            return self._now(denied)
+            return self.answer_now(denied)
+        return self._api(request, _rules.api_key_of(request))
+
+    def _api(self, request: MockRequest, key: str) -> Plan:
+        """A request with an accepted key: the endpoint by path, then by method."""
         if request.path == contract.CREDITS_PATH:
-            return self._now(self._credits(request))
-        if request.path != contract.GENERATE_PATH:
-            return self._now(_rules.not_found())
-        if request.method != "POST":
-            return self._now(_rules.method_not_allowed("POST"))
-        return self._generate(request, _rules.api_key_of(request))
+            return self.answer_now(self._credits(request))
+        if request.path in (contract.GENERATE_PATH, contract.V2_SUBMIT_PATH):
+            if request.method != "POST":
+                return self.answer_now(_rules.method_not_allowed("POST"))
+            if request.path == contract.V2_SUBMIT_PATH:
+                return self._queue.submit(request, key)
+            return self._generate(request, key)
+        poll = job_endpoint(request.path)
+        if poll is not None:
+            return self._queue.poll(request, key, *poll)
+        return self.answer_now(_rules.not_found())
 
     def _generate(self, request: MockRequest, key: str) -> Plan:
         entry = self.scripts.pop(key)
         if entry is not None and entry not in (200, TIMEOUT):
-            return self._now(documented_response(entry, self.clock()))
+            return self.answer_now(self.scripted_response(entry))
         hang = self.config.hang_seconds if entry == TIMEOUT else 0.0
         refused = _rules.check_content_type(request)
         if refused is not None:
-            return self._now(refused)
+            return self.answer_now(refused)
         parsed = _rules.parse_generation(request.body)
         if isinstance(parsed, MockResponse):
-            return self._now(parsed)
+            return self.answer_now(parsed)
         return self._bill(parsed, key, hang)
 
     def _bill(self, params: GenerationRequest, key: str, hang: float) -> Plan:
         images = params.samples if params.base64 else 1
         cost = to_micros(contract.cost(images, self.config.cost_per_image))
         if not self.ledger.reserve(cost):
-            return self._now(self._insufficient(cost))
+            return self.answer_now(self.insufficient(cost))
         reset_at = self.limiter.acquire(key)
         if reset_at is not None:
             self.ledger.release(cost)
-            return self._now(_rules.rate_limited(reset_at, self.clock()))
-        params, fault, delay = self._draw(params)
+            return self.answer_now(_rules.rate_limited(reset_at, self.clock()))
+        drawn, fault, delay = self.draw(params)
+        params = drawn if drawn is not None else params
 
         def finish() -> MockResponse:
             if fault is not None:
@@ -263,10 +295,12 @@ class MockService:
             on_done=self._record,
         )
 
-    def _draw(self, params: GenerationRequest) -> tuple[GenerationRequest, int | None, float]:
+    def draw(
+        self, params: GenerationRequest | None
+    ) -> tuple[GenerationRequest | None, int | None, float]:
         """The seed for ``-1``, the injected fault, the latency: one locked, seeded draw."""
         with self._rng_lock:
-            if params.is_random_seed:
+            if params is not None and params.is_random_seed:
                 params = params.model_copy(update={"seed": self._seed_rng.randint(0, _SEED_MAX)})
             fault = draw_fault(self.config.fault_rate, self._fault_rng)
             jitter = self.config.jitter
@@ -296,7 +330,7 @@ class MockService:
         body = {"image": encoded[0]} if len(encoded) == 1 else {"images": encoded}
         return json_response(200, body, headers)
 
-    def _insufficient(self, cost: int) -> MockResponse:
+    def insufficient(self, cost: int) -> MockResponse:
         """406, naming the balance and what the request needed (as the vendor's does)."""
         available = self.ledger.balance_micros - self.ledger.reserved_micros
         detail = (
@@ -339,6 +373,7 @@ class MockService:
                 "images": stats.images,
                 "render_seconds": stats.render_seconds,
                 "server_seconds": stats.server_seconds,
+                "jobs": stats.jobs,
             },
         )
 
@@ -351,8 +386,34 @@ class MockService:
         return json_response(200, {"pending": self.scripts.pending(key)})
 
     # --- Helpers -----------------------------------------------------------------------------
-    def _now(self, response: MockResponse) -> Plan:
+    def answer_now(self, response: MockResponse) -> Plan:
+        """A plan that answers ``response`` at once."""
         return Plan(0.0, lambda: response, on_done=self._record)
+
+    def answer_later(
+        self,
+        delay: float,
+        finish: Callable[[], MockResponse],
+        *,
+        cancel: Callable[[], None] | None = None,
+        blocking: bool = False,
+    ) -> Plan:
+        """A plan that answers ``finish()`` after ``delay`` seconds."""
+        return Plan(delay, finish, cancel=cancel, blocking=blocking, on_done=self._record)
+
+    def scripted_response(self, entry: ScriptEntry) -> MockResponse:
+        """The answer of a script entry that is a forced case (``"job-failed"`` included:
+        outside a v2 submit it answers as ``422-job-failed``)."""
+        case = "422-job-failed" if entry == JOB_FAILED else entry
+        return documented_response(case, self.clock())
+
+    def render(self, request: GenerationRequest, indices: Iterable[int]) -> list[bytes]:
+        """The JPEGs of samples ``indices`` of ``request`` (render time counted in stats)."""
+        t0 = time.perf_counter()
+        blobs = [render_jpeg(request, index) for index in indices]
+        with self._stats_lock:
+            self._render_seconds += time.perf_counter() - t0
+        return blobs
 
     def _record(self, response: MockResponse) -> None:
         with self._stats_lock:

@@ -22,7 +22,13 @@ def _service_of(service_or_config: MockService | MockConfig | None) -> MockServi
 
 
 def _incoming(request: httpx.Request, body: bytes) -> MockRequest:
-    return MockRequest.build(request.method, request.url.path, request.headers.multi_items(), body)
+    return MockRequest.build(
+        request.method,
+        request.url.path,
+        request.headers.multi_items(),
+        body,
+        scheme=request.url.scheme,
+    )
 
 
 def _read_timeout(request: httpx.Request) -> float | None:

@@ -40,6 +40,8 @@ def test_every_option_reaches_the_config() -> None:
         "--latency", "0", "--jitter", "0.5", "--credits", "1.5", "--cost-per-image", "0.01",
         "--api-key", "SG_1", "--api-key", "SG_2", "--forbidden-key", "SG_3",
         "--rate-limit", "5", "--fault-rate", "0.25", "--seed", "9", "--hang-seconds", "2",
+        "--queue-time", "0.5", "--result-ttl", "60", "--failed-status", "200",
+        "--no-result-images",
     )  # fmt: skip
     assert config == mocks.MockConfig(
         latency=0,
@@ -52,7 +54,37 @@ def test_every_option_reaches_the_config() -> None:
         fault_rate=0.25,
         seed=9,
         hang_seconds=2,
+        queue_time=0.5,
+        result_ttl=60,
+        failed_status=200,
+        result_images=False,
     )
+
+
+def test_v2_defaults_come_from_the_contract() -> None:
+    config = parse()
+    assert config.result_ttl == contract.RESULT_TTL_S
+    assert config.failed_status in contract.FAILED_STATUS_CODES
+    assert (config.queue_time, config.result_images) == (0.0, True)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--queue-time", "-1"], "queue_time=-1.0: must be a finite number >= 0"),
+        (["--result-ttl", "0"], "result_ttl=0.0: must be a number of seconds > 0"),
+        (["--failed-status", "500"], "invalid choice: 500"),
+    ],
+)
+def test_bad_v2_options_are_usage_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mocks._cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_host_and_port_options() -> None:

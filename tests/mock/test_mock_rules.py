@@ -286,6 +286,10 @@ def test_faults_are_drawn_from_the_seeded_generator() -> None:
         {"rate_limit": 0},
         {"api_keys": ("",)},
         {"hang_seconds": -1},
+        {"queue_time": -0.1},
+        {"queue_time": float("inf")},
+        {"result_ttl": 0},
+        {"failed_status": 500},
     ],
 )
 def test_bad_configs_are_refused(kwargs: dict[str, object]) -> None:
