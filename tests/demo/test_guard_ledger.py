@@ -1,0 +1,143 @@
+"""The spend ledger on disk: restarts keep the day, writes are atomic, corruption fails safe."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from demo._guard import Guard, Limit, RefusedError, cost
+from demo._ledger import LEDGER_FILE, FileLedger
+from demo._settings import GuardSettings
+from demo._visitor import Visitor
+
+PRICE = cost(1)
+ALICE = Visitor("addr:aaaaaaaaaaaa")
+NOON = datetime(2030, 6, 1, 12, tzinfo=timezone.utc).timestamp()
+YESTERDAY = NOON - 86_400
+
+
+def guard_on(state_dir: Path, now: float = NOON, budget: float = 10 * PRICE) -> Guard:
+    settings = GuardSettings(daily_budget_usd=budget, visitor_images_per_hour=0)
+    return Guard(settings, FileLedger(state_dir), clock=lambda: now)
+
+
+def refusal(call: Callable[[], object]) -> RefusedError:
+    with pytest.raises(RefusedError) as caught:
+        call()
+    return caught.value
+
+
+def test_a_restart_keeps_the_days_spend(tmp_path: Path) -> None:
+    first = guard_on(tmp_path)
+    first.settle(first.reserve(ALICE, 4), 4 * PRICE)
+    again = guard_on(tmp_path)
+    assert again.spent_today_usd() == pytest.approx(4 * PRICE)
+    again.settle(again.reserve(ALICE, 4), 4 * PRICE)
+    refused = refusal(lambda: again.reserve(ALICE, 4))
+    assert refused.limit is Limit.DAILY_BUDGET
+
+
+def test_a_restart_on_a_new_utc_day_starts_at_zero(tmp_path: Path) -> None:
+    first = guard_on(tmp_path, now=YESTERDAY)
+    first.settle(first.reserve(ALICE, 4), 4 * PRICE)
+    assert guard_on(tmp_path).spent_today_usd() == 0
+
+
+def test_reservations_open_when_the_app_stopped_count_as_spent(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    crashed = guard_on(tmp_path)
+    crashed.settle(crashed.reserve(ALICE, 1), PRICE)
+    crashed.reserve(ALICE, 4)  # the process dies with this request in flight
+    assert guard_on(tmp_path).spent_today_usd() == pytest.approx(5 * PRICE)
+    assert "1 reservations (0.0080 USD) were open when the app stopped" in caplog.text
+
+
+def test_the_ledger_is_plain_json_and_no_temporary_file_is_left(tmp_path: Path) -> None:
+    guard = guard_on(tmp_path)
+    guard.settle(guard.reserve(ALICE, 2), 2 * PRICE, balance_usd=9.5)
+    data = json.loads((tmp_path / LEDGER_FILE).read_text())
+    assert data["day"] == "2030-06-01"
+    assert data["spent_micro_usd"] == 4000
+    assert data["balance_usd"] == 9.5
+    assert data["open_micro_usd"] == {}
+    assert [p.name for p in tmp_path.iterdir()] == [LEDGER_FILE]
+
+
+def test_a_failed_write_leaves_the_previous_ledger_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guard = guard_on(tmp_path)
+    guard.settle(guard.reserve(ALICE, 1), PRICE)
+    before = (tmp_path / LEDGER_FILE).read_bytes()
+
+    def disk_full(self: Path, target: Path) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", disk_full)
+    refused = refusal(lambda: guard.reserve(ALICE, 1))
+    assert refused.limit is Limit.LEDGER
+    assert "Nothing was spent." in refused.message
+    assert (tmp_path / LEDGER_FILE).read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [LEDGER_FILE]
+    assert guard.open_reservations() == 0
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"{not json", b"", b'{"version": 1}', b'{"version": 99, "day": "2030-06-01"}', b"\xff\xfe"],
+    ids=["truncated", "empty", "missing-fields", "other-version", "not-utf8"],
+)
+def test_a_corrupt_ledger_is_moved_aside_and_today_counts_as_spent(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, garbage: bytes
+) -> None:
+    ledger = tmp_path / LEDGER_FILE
+    ledger.write_bytes(garbage)
+    os.utime(ledger, (NOON - 60, NOON - 60))  # written today, on the fake clock
+    guard = guard_on(tmp_path)
+    refused = refusal(lambda: guard.reserve(ALICE, 1))
+    assert refused.limit is Limit.DAILY_BUDGET
+    (aside,) = tmp_path.glob(f"{LEDGER_FILE}.corrupt-*")
+    assert aside.read_bytes() == garbage
+    assert "today's budget counts as spent until 00:00 UTC" in caplog.text
+    assert guard_on(tmp_path).allowance(ALICE).budget_left_usd == 0  # a restart keeps it
+    tomorrow = guard_on(tmp_path, now=NOON + 86_400)
+    tomorrow.reserve(ALICE, 1)
+
+
+def test_a_corrupt_ledger_last_written_before_today_starts_today_at_zero(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ledger = tmp_path / LEDGER_FILE
+    ledger.write_bytes(b"{not json")
+    os.utime(ledger, (YESTERDAY, YESTERDAY))
+    guard = guard_on(tmp_path)
+    guard.reserve(ALICE, 1)
+    assert "last written before today (UTC), so today starts at zero" in caplog.text
+
+
+def test_an_unreadable_ledger_is_reported_and_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / LEDGER_FILE).mkdir()  # reading it fails with an OSError, even as root
+    os.utime(tmp_path / LEDGER_FILE, (NOON - 60, NOON - 60))
+    guard = guard_on(tmp_path)
+    assert guard.allowance(ALICE).budget_left_usd == 0
+    assert "cannot be read" in caplog.text
+    assert (tmp_path / LEDGER_FILE).is_file()
+    assert len(list(tmp_path.glob(f"{LEDGER_FILE}.corrupt-*"))) == 1
+
+
+def test_a_state_folder_that_cannot_be_created_pauses_the_key_without_crashing(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state folder should be")
+    guard = guard_on(blocker / "realdream")
+    refused = refusal(lambda: guard.reserve(ALICE, 1))
+    assert refused.limit is Limit.LEDGER
