@@ -103,6 +103,7 @@ class Allowance:
     budget_usd: float | None
     resets_at: float  # the next UTC midnight
     signed_in_needed: bool = False
+    now: float = 0.0  # when this was read
 
 
 class Guard:
@@ -204,11 +205,13 @@ class Guard:
             self.release(reservation)
 
     @contextmanager
-    def spending(self, visitor: Visitor, samples: int) -> Iterator[Reservation]:
+    def spending(
+        self, visitor: Visitor, samples: int, read_balance: BalanceReader | None = None
+    ) -> Iterator[Reservation]:
         """Reserve around a call: settle it inside (``guard.settle(r, result.cost, ...)``);
         an exception settles or releases it by :func:`was_billed`; a block that returns
         without settling counts as paid in full."""
-        reservation = self.reserve(visitor, samples)
+        reservation = self.reserve(visitor, samples, read_balance)
         try:
             yield reservation
         except BaseException as exc:
@@ -259,6 +262,7 @@ class Guard:
                 budget_usd=budget,
                 resets_at=_next_midnight(now),
                 signed_in_needed=self.settings.require_login and not visitor.signed_in,
+                now=now,
             )
 
     def spent_today_usd(self) -> float:
