@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import math
 import os
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
 from demo._backend import MOCK_ENV, MOCK_LATENCY_ENV, Backend, Mode
 from demo._guard import Guard, format_usd
-from demo._ledger import FileLedger
 from demo._outputs import DEFAULT_KEEP_OUTPUTS_MB, KEEP_OUTPUTS_MB_ENV
 from demo._settings import (
     DAILY_BUDGET_ENV,
@@ -227,8 +228,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         guard=guard,
         keep_outputs_mb=keep_mb,
     )
+    signal.signal(signal.SIGTERM, _stop)  # a Space restarting: close cleanly, ledger written
     demo.launch(server_name=args.host, server_port=args.port, **launch_options())
     return 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl-C: Gradio closes its server and ``main`` returns (atexit runs)."""
+    raise KeyboardInterrupt
 
 
 def _settings(args: argparse.Namespace, env: Mapping[str, str]) -> GuardSettings:
@@ -256,16 +263,17 @@ def _guard(backend: Backend, settings: GuardSettings) -> Guard | None:
         if settings.require_login:
             logger.warning("%s has no effect: there is no SEGMIND_API_KEY", REQUIRE_LOGIN_ENV)
         return None
-    ledger = FileLedger(settings.state_dir) if settings.state_dir is not None else None
+    guard = Guard(settings)
+    atexit.register(guard.flush, 2.0)  # the last few milliseconds of spend, on a clean exit
     budget = settings.daily_budget_usd
     logger.info(
         "limits on the app's key: daily budget %s, %s images per visitor an hour, balance "
-        "floor %s, sign-in %s, balance %s; ledger %s",
+        "floor %s, sign-in %s, balance %s; ledger in %s",
         format_usd(budget) if budget else "none",
         settings.visitor_images_per_hour or "no limit on",
         format_usd(settings.min_balance_usd),
         "required" if settings.require_login else "off",
         "shown" if settings.show_balance else "hidden",
-        ledger.path if ledger is not None else "in memory",
+        settings.state_dir or "in memory",
     )
-    return Guard(settings, ledger)
+    return guard

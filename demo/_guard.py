@@ -31,7 +31,16 @@ from typing import Final
 
 import realdream
 from demo._hourly import HourlyWindows
-from demo._ledger import Ledger, LedgerState, MemoryLedger, micros, usd, utc_day
+from demo._ledger import (
+    BackgroundLedger,
+    FileLedger,
+    Ledger,
+    LedgerState,
+    MemoryLedger,
+    micros,
+    usd,
+    utc_day,
+)
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
 from realdream import _contract
@@ -107,7 +116,11 @@ class Allowance:
 
 
 class Guard:
-    """The limits of :class:`GuardSettings`, applied to reservations. Thread-safe."""
+    """The limits of :class:`GuardSettings`, applied to reservations. Thread-safe.
+
+    The ledger defaults to ``<settings.state_dir>/ledger.json``, written in the background
+    (in memory without a state folder).
+    """
 
     def __init__(
         self,
@@ -117,7 +130,12 @@ class Guard:
         clock: Clock = time.time,
     ) -> None:
         self.settings = settings
-        self._ledger = ledger or MemoryLedger()
+        if ledger is None:
+            state_dir = settings.state_dir
+            ledger = MemoryLedger()
+            if state_dir is not None:
+                ledger = BackgroundLedger(FileLedger(state_dir))
+        self._ledger = ledger
         self._clock = clock
         self._lock = threading.Lock()
         self._state = self._ledger.load(clock())
@@ -154,7 +172,8 @@ class Guard:
             self._check(visitor, samples, amount, state, now)
             reservation = Reservation(f"r{next(self._ids)}-{int(now)}", visitor, samples, amount)
             state.open[reservation.id] = amount
-            self._hourly.add(visitor.id, reservation.id, samples, now)
+            if self.settings.visitor_images_per_hour > 0:
+                self._hourly.add(visitor.id, reservation.id, samples, now)
             try:
                 self._ledger.save(state)
             except OSError as exc:
@@ -264,6 +283,12 @@ class Guard:
                 signed_in_needed=self.settings.require_login and not visitor.signed_in,
                 now=now,
             )
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until the ledger on disk holds every change made so far (tests, shutdown)."""
+        flush = getattr(self._ledger, "flush", None)
+        if flush is not None:
+            flush(timeout)
 
     def spent_today_usd(self) -> float:
         with self._lock:

@@ -5,6 +5,13 @@ temporary file, flushed to disk, then renamed over the old one), so a crash leav
 old ledger or the new one, never half of one. Amounts are integer micro-dollars: sums of
 prices never drift.
 
+In the app the file is written by :class:`BackgroundLedger`: a request hands over a snapshot
+and goes on; one writer thread writes the newest snapshot at most every 50 ms (so a burst of
+changes is one write, and a slow disk never slows a request down). A crash loses at most the
+changes of the last 50 ms or so. When a write fails, the next change is written on the
+caller's thread, so the guard learns of it and refuses new reservations until the ledger can
+be written again.
+
 Reading it back is conservative:
 
 - Reservations still open when the app stopped may have been billed: they count as spent.
@@ -16,10 +23,13 @@ Reading it back is conservative:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +38,7 @@ from typing import Any, Final, Protocol
 __all__ = [
     "LEDGER_FILE",
     "MICROS_PER_USD",
+    "BackgroundLedger",
     "FileLedger",
     "Ledger",
     "LedgerState",
@@ -39,6 +50,8 @@ __all__ = [
 logger = logging.getLogger("demo.guard")
 
 LEDGER_FILE: Final = "ledger.json"
+#: The background writer waits this long after a change, so changes close together are one write.
+COALESCE_S: Final = 0.05
 MICROS_PER_USD: Final = 1_000_000
 _VERSION: Final = 1
 
@@ -89,6 +102,10 @@ class LedgerState:
         if not (_optional_number(balance) and _optional_number(at)):
             raise ValueError("bad balance fields")
         return cls(day, spent, unknown, dict(opened), balance, at)
+
+    def snapshot(self) -> LedgerState:
+        """A copy that later changes to this state do not touch."""
+        return dataclasses.replace(self, open=dict(self.open))
 
     def roll_to(self, day: str) -> None:
         """Start ``day``: a new UTC day starts at zero spend (open reservations stay open)."""
@@ -178,6 +195,78 @@ class FileLedger:
         except OSError as exc:
             logger.error("spend ledger %s cannot be replaced: %s", self.path, exc)
         return state
+
+
+class BackgroundLedger:
+    """Writes a :class:`FileLedger` on a thread of its own, newest snapshot first.
+
+    ``save`` only hands the snapshot over, unless the last write failed: then it writes on
+    the caller's thread and raises :class:`OSError` while the disk still refuses.
+    """
+
+    def __init__(self, ledger: FileLedger, *, coalesce_s: float = COALESCE_S) -> None:
+        self.ledger = ledger
+        self.coalesce_s = coalesce_s
+        self.failed = False
+        self._changed = threading.Condition()
+        self._pending: LedgerState | None = None
+        self._submitted = 0
+        self._written = 0
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"BackgroundLedger({self.ledger!r})"
+
+    def load(self, now: float) -> LedgerState:
+        """The state, written back at once: a folder that cannot be written shows now."""
+        state = self.ledger.load(now)
+        try:
+            self.ledger.save(state)
+        except OSError as exc:
+            self.failed = True
+            logger.error("spend ledger %s cannot be written: %s", self.ledger.path, exc)
+        return state
+
+    def save(self, state: LedgerState) -> None:
+        if self.failed:
+            self.ledger.save(state)  # raises while the disk refuses
+            self.failed = False
+            return
+        with self._changed:
+            self._pending = state.snapshot()
+            self._submitted += 1
+            self._changed.notify_all()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._write_forever, name="demo-ledger", daemon=True
+                )
+                self._thread.start()
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        """Wait until everything saved so far is on disk (or failed); ``False`` on timeout."""
+        with self._changed:
+            target = self._submitted
+            return self._changed.wait_for(lambda: self._written >= target, timeout)
+
+    def _write_forever(self) -> None:
+        while True:
+            with self._changed:
+                while self._pending is None:
+                    self._changed.wait()
+            time.sleep(self.coalesce_s)  # later changes in the meantime join this write
+            with self._changed:
+                state, version = self._pending, self._submitted
+                self._pending = None
+            if state is None:  # pragma: no cover (only this thread takes snapshots)
+                continue
+            try:
+                self.ledger.save(state)
+            except OSError as exc:
+                self.failed = True
+                logger.error("spend ledger %s cannot be written: %s", self.ledger.path, exc)
+            with self._changed:
+                self._written = version
+                self._changed.notify_all()
 
 
 def utc_day(now: float) -> str:

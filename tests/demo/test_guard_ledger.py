@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from demo._guard import Guard, Limit, RefusedError, cost
-from demo._ledger import LEDGER_FILE, FileLedger
+from demo._ledger import LEDGER_FILE, BackgroundLedger, FileLedger, LedgerState
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
 
@@ -141,3 +141,67 @@ def test_a_state_folder_that_cannot_be_created_pauses_the_key_without_crashing(
     guard = guard_on(blocker / "realdream")
     refused = refusal(lambda: guard.reserve(ALICE, 1))
     assert refused.limit is Limit.LEDGER
+
+
+# --- the app's ledger: written in the background ----------------------------------------------
+
+
+def app_guard(state_dir: Path) -> Guard:
+    """What ``app.py`` builds: the ledger in ``state_dir``, written by a background thread."""
+    return Guard(GuardSettings(daily_budget_usd=1.0, state_dir=state_dir))
+
+
+def test_the_apps_ledger_is_written_in_the_background_and_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    guard = app_guard(tmp_path)
+    guard.settle(guard.reserve(ALICE, 3), 3 * PRICE)
+    guard.flush()
+    assert json.loads((tmp_path / LEDGER_FILE).read_text())["spent_micro_usd"] == 6000
+    assert app_guard(tmp_path).spent_today_usd() == pytest.approx(3 * PRICE)
+
+
+def test_a_burst_of_changes_is_one_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    writes: list[int] = []
+    save = FileLedger.save
+
+    def counted(self: FileLedger, state: LedgerState) -> None:
+        writes.append(state.spent)
+        save(self, state)
+
+    monkeypatch.setattr(FileLedger, "save", counted)
+    ledger = BackgroundLedger(FileLedger(tmp_path), coalesce_s=0.2)
+    guard = Guard(GuardSettings(visitor_images_per_hour=0), ledger)
+    writes.clear()  # the write-back at start
+    for _ in range(20):
+        guard.settle(guard.reserve(ALICE, 1), PRICE)
+    guard.flush()
+    assert writes[-1] == 20 * 2000  # the newest state is on disk
+    assert len(writes) < 5  # 40 changes, a handful of writes
+
+
+def test_a_failed_background_write_refuses_the_next_reservation_until_the_disk_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    guard = Guard(GuardSettings(), BackgroundLedger(FileLedger(tmp_path), coalesce_s=0))
+    replace = Path.replace
+
+    def disk_full(self: Path, target: Path) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", disk_full)
+    guard.settle(guard.reserve(ALICE, 1), PRICE)  # in memory; the write fails behind it
+    guard.flush()
+    assert "No space left on device" in caplog.text
+    assert refusal(lambda: guard.reserve(ALICE, 1)).limit is Limit.LEDGER
+    monkeypatch.setattr(Path, "replace", replace)
+    guard.settle(guard.reserve(ALICE, 1), PRICE)
+    guard.flush()
+    assert json.loads((tmp_path / LEDGER_FILE).read_text())["spent_micro_usd"] == 4000
+
+
+def test_an_unwritable_state_folder_pauses_the_key_from_the_first_request(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state folder should be")
+    guard = app_guard(blocker / "realdream")
+    assert refusal(lambda: guard.reserve(ALICE, 1)).limit is Limit.LEDGER
