@@ -337,8 +337,9 @@ def test_importing_app_does_nothing() -> None:
 
 
 def _requirement(spec: str) -> tuple[str, str]:
+    """``("gradio[oauth]", ">=6.31,<7")``: the name with its extras, and the version."""
     name, version = re.match(r"([A-Za-z0-9_.\[\]-]+)\s*(.*)", spec).groups()  # type: ignore[union-attr]
-    return re.sub(r"\[.*\]", "", name).lower(), version.replace(" ", "")
+    return name.lower(), version.replace(" ", "")
 
 
 def test_requirements_pin_what_pyproject_declares() -> None:
