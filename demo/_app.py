@@ -228,14 +228,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         guard=guard,
         keep_outputs_mb=keep_mb,
     )
-    signal.signal(signal.SIGTERM, _stop)  # a Space restarting: close cleanly, ledger written
+    if guard is not None:  # a Space restarting sends SIGTERM: write the ledger, then go
+        signal.signal(signal.SIGTERM, _flush_then_stop(guard))
     demo.launch(server_name=args.host, server_port=args.port, **launch_options())
     return 0
 
 
-def _stop(signum: int, frame: object) -> None:
-    """SIGTERM as Ctrl-C: Gradio closes its server and ``main`` returns (atexit runs)."""
-    raise KeyboardInterrupt
+def _flush_then_stop(guard: Guard) -> Callable[[int, object], None]:
+    """A SIGTERM handler: the ledger's last changes go to disk, then SIGTERM does as usual."""
+
+    def stop(signum: int, frame: object) -> None:
+        guard.flush(2.0)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    return stop
 
 
 def _settings(args: argparse.Namespace, env: Mapping[str, str]) -> GuardSettings:

@@ -29,7 +29,6 @@ import logging
 import os
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -210,6 +209,7 @@ class BackgroundLedger:
         self.failed = False
         self._changed = threading.Condition()
         self._pending: LedgerState | None = None
+        self._hurry = False
         self._submitted = 0
         self._written = 0
         self._thread: threading.Thread | None = None
@@ -246,6 +246,9 @@ class BackgroundLedger:
         """Wait until everything saved so far is on disk (or failed); ``False`` on timeout."""
         with self._changed:
             target = self._submitted
+            if self._pending is not None:
+                self._hurry = True
+                self._changed.notify_all()
             return self._changed.wait_for(lambda: self._written >= target, timeout)
 
     def _write_forever(self) -> None:
@@ -253,12 +256,11 @@ class BackgroundLedger:
             with self._changed:
                 while self._pending is None:
                     self._changed.wait()
-            time.sleep(self.coalesce_s)  # later changes in the meantime join this write
-            with self._changed:
+                # Later changes in the meantime join this write, unless a flush is waiting.
+                self._changed.wait_for(lambda: self._hurry, timeout=self.coalesce_s)
+                self._hurry = False
                 state, version = self._pending, self._submitted
                 self._pending = None
-            if state is None:  # pragma: no cover (only this thread takes snapshots)
-                continue
             try:
                 self.ledger.save(state)
             except OSError as exc:

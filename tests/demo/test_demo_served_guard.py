@@ -130,17 +130,12 @@ def test_a_restart_with_the_same_state_folder_keeps_the_days_spend(
     apps: dict[str, Any], launcher: Any, paid_mock: mocks.RunningMock, tmp_path: Path
 ) -> None:
     visitor = client(apps["budget"], tmp_path / "before")
-    for _ in range(int(BUDGET_USD / (4 * PRICE)) + 1):  # spend until the budget says no
-        try:
-            generate(visitor, samples=4)
-        except AppError as exc:
-            before = str(exc)
-            break
+    left = re.search(r"\$([\d.]+) is left today", spend_down(visitor))
+    assert left is not None
+    generate(visitor, samples=round(float(left.group(1)) / PRICE))  # the last of the budget
+    launcher.stop(apps["budget"])  # at once (SIGTERM): the last spend must reach the ledger
     visitor.close()
-    left = re.search(r"(\$[\d.]+) is left today", before)
-    assert left is not None, before
     images = paid_mock.service.stats.images
-    launcher.stop(apps["budget"])
     again = launcher.start(
         "budget-again",
         *("--daily-budget", str(BUDGET_USD), "--state-dir", str(apps["state"] / "budget")),
@@ -148,11 +143,21 @@ def test_a_restart_with_the_same_state_folder_keeps_the_days_spend(
     )
     launcher.wait(again)
     visitor = client(again, tmp_path / "after")
-    message = refusal(visitor, samples=4)
+    message = refusal(visitor, samples=1)
     visitor.close()
     assert message.startswith("Daily budget reached: ")
-    assert f"{left.group(1)} is left today" in message
+    assert "$0.00 is left today" in message
     assert paid_mock.service.stats.images == images
+
+
+def spend_down(visitor: Client) -> str:
+    """Spend 4-image requests until the budget refuses one; the refusal."""
+    for _ in range(int(BUDGET_USD / (4 * PRICE)) + 1):
+        try:
+            generate(visitor, samples=4)
+        except AppError as exc:
+            return str(exc)
+    raise AssertionError("the budget never refused")
 
 
 def test_off_spaces_a_forged_forwarded_address_does_not_reset_the_limit(

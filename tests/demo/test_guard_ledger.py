@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +22,7 @@ PRICE = cost(1)
 ALICE = Visitor("addr:aaaaaaaaaaaa")
 NOON = datetime(2030, 6, 1, 12, tzinfo=timezone.utc).timestamp()
 YESTERDAY = NOON - 86_400
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def guard_on(state_dir: Path, now: float = NOON, budget: float = 10 * PRICE) -> Guard:
@@ -205,3 +209,23 @@ def test_an_unwritable_state_folder_pauses_the_key_from_the_first_request(tmp_pa
     blocker.write_text("a file where the state folder should be")
     guard = app_guard(blocker / "realdream")
     assert refusal(lambda: guard.reserve(ALICE, 1)).limit is Limit.LEDGER
+
+
+def test_sigterm_writes_the_ledger_before_the_app_goes(tmp_path: Path) -> None:
+    """A Space restarting sends SIGTERM: ``app.py`` writes the last changes, then exits."""
+    code = f"""
+import os, signal
+from pathlib import Path
+from demo import Guard, GuardSettings, Visitor
+from demo._app import _flush_then_stop
+from demo._ledger import BackgroundLedger, FileLedger
+
+ledger = BackgroundLedger(FileLedger(Path({str(tmp_path)!r})), coalesce_s=30)
+guard = Guard(GuardSettings(), ledger)
+guard.settle(guard.reserve(Visitor("addr:0"), 3), 0.006)  # written 30 s from now, or at SIGTERM
+signal.signal(signal.SIGTERM, _flush_then_stop(guard))
+os.kill(os.getpid(), signal.SIGTERM)
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60, check=False)
+    assert done.returncode == -signal.SIGTERM  # it still ends as SIGTERM ends a process
+    assert json.loads((tmp_path / LEDGER_FILE).read_text())["spent_micro_usd"] == 6000
