@@ -14,9 +14,12 @@ from demo._backend import (
     Route,
 )
 from demo._errors import readable, to_gr_error
+from demo._guard import Guard, Limit, RefusedError
 from demo._handlers import GenerateOutput, Handlers, build_request
 from demo._presets import EXAMPLES, SIZE_PRESETS
+from demo._settings import GuardSettings
 from demo._ui import GENERATE_INPUTS, GENERATE_OUTPUTS, build_demo, launch_options
+from demo._visitor import Visitor
 
 __all__ = [
     "DEFAULT_MOCK_LATENCY_S",
@@ -28,9 +31,14 @@ __all__ = [
     "SIZE_PRESETS",
     "Backend",
     "GenerateOutput",
+    "Guard",
+    "GuardSettings",
     "Handlers",
+    "Limit",
     "Mode",
+    "RefusedError",
     "Route",
+    "Visitor",
     "build_demo",
     "build_request",
     "launch_options",

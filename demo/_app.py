@@ -1,55 +1,191 @@
-"""``main()``: parse the command line, pick the backend, build and launch the app."""
+"""``main()``: parse the command line, pick the backend and the limits, build and launch."""
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import math
 import os
-from collections.abc import Sequence
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Final
 
-from demo._backend import MOCK_ENV, MOCK_LATENCY_ENV, Backend
-from demo._ui import DEFAULT_CONCURRENCY, build_demo, launch_options
+from demo._backend import MOCK_ENV, MOCK_LATENCY_ENV, Backend, Mode
+from demo._guard import Guard, format_usd
+from demo._outputs import DEFAULT_KEEP_OUTPUTS_MB, KEEP_OUTPUTS_MB_ENV
+from demo._settings import (
+    DAILY_BUDGET_ENV,
+    DEFAULT_DAILY_BUDGET_USD,
+    DEFAULT_MIN_BALANCE_USD,
+    DEFAULT_VISITOR_IMAGES_PER_HOUR,
+    MIN_BALANCE_ENV,
+    REQUIRE_LOGIN_ENV,
+    SHOW_BALANCE_ENV,
+    STATE_DIR_ENV,
+    VISITOR_LIMIT_ENV,
+    GuardSettings,
+    check_number,
+    env_number,
+)
+from demo._signin import sign_in_problem
+from demo._ui import DEFAULT_CONCURRENCY, DEFAULT_MAX_QUEUE, build_demo, launch_options
+from demo._visitor import distrust_proxy_headers
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "build_parser", "main", "parse_args"]
+__all__ = [
+    "CONCURRENCY_ENV",
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "MAX_QUEUE_ENV",
+    "build_parser",
+    "main",
+    "parse_args",
+]
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 7860
+CONCURRENCY_ENV: Final = "REALDREAM_CONCURRENCY"
+MAX_QUEUE_ENV: Final = "REALDREAM_MAX_QUEUE"
+
+logger = logging.getLogger("demo")
+
+
+def _number(*, whole: bool = False, minimum: float = 0) -> Callable[[str], float]:
+    """An argparse type: a number >= ``minimum`` (whole if ``whole``), with a one-line error."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        problem = check_number(value - minimum, whole=whole)
+        if problem is not None:
+            kind = "a whole number" if whole else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {kind} >= {minimum:g}")
+        return int(value) if whole else value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The app's options; host and port fall back to Gradio's usual environment variables."""
+    """Every option, with the environment variable it overrides and its default."""
     parser = argparse.ArgumentParser(
-        prog="app.py", description="RealDream Lightning demo (offline mock without a key)."
+        prog="app.py",
+        description=(
+            "RealDream Lightning demo (offline mock without a key). Each option overrides "
+            "the environment variable named in its help."
+        ),
     )
-    parser.add_argument(
-        "--mock", action="store_true", help=f"always use the offline mock (or set {MOCK_ENV}=1)"
+    add = parser.add_argument
+    add(
+        "--mock",
+        action="store_true",
+        help=f"always use the offline mock ({MOCK_ENV}=1; default off)",
     )
-    parser.add_argument(
+    add(
         "--mock-latency",
         type=float,
         default=None,
         metavar="SECONDS",
-        help=f"seconds the offline mock takes per request (or set {MOCK_LATENCY_ENV})",
+        help=f"seconds the offline mock takes per request ({MOCK_LATENCY_ENV}; default 1.0)",
     )
-    parser.add_argument(
+    add(
         "--host",
         default=os.environ.get("GRADIO_SERVER_NAME", DEFAULT_HOST),
-        help="address to serve on (GRADIO_SERVER_NAME; default %(default)s)",
+        help="address to serve on (GRADIO_SERVER_NAME; default 127.0.0.1)",
     )
-    parser.add_argument(
+    add(
         "--port",
         type=int,  # argparse converts (and checks) a string default too
         default=os.environ.get("GRADIO_SERVER_PORT", str(DEFAULT_PORT)),
-        help="port to serve on (GRADIO_SERVER_PORT; default %(default)s)",
+        help="port to serve on (GRADIO_SERVER_PORT; default 7860)",
     )
-    parser.add_argument(
+    add(
         "--concurrency",
-        type=int,
-        default=DEFAULT_CONCURRENCY,
-        help="generations run at once; more requests wait in the queue (default %(default)s)",
+        type=_number(whole=True, minimum=1),
+        metavar="N",
+        help=f"generations run at once ({CONCURRENCY_ENV}; default {DEFAULT_CONCURRENCY})",
+    )
+    add(
+        "--max-queue",
+        type=_number(whole=True, minimum=1),
+        metavar="N",
+        help=(
+            "requests that may wait in the queue; more are told the app is busy "
+            f"({MAX_QUEUE_ENV}; default {DEFAULT_MAX_QUEUE})"
+        ),
+    )
+    _add_limits(parser)
+    add(
+        "--keep-outputs-mb",
+        type=_number(),
+        metavar="MB",
+        help=(
+            "megabytes of generated images kept on disk, oldest removed first; images older "
+            f"than an hour always go ({KEEP_OUTPUTS_MB_ENV}; default {DEFAULT_KEEP_OUTPUTS_MB:g}; "
+            "0: no cap on size)"
+        ),
     )
     return parser
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "limits on the app's own key (SEGMIND_API_KEY)",
+        "A public app spends its owner's credits; these apply to requests on that key only. "
+        "A visitor's own key has no limits.",
+    )
+    add = group.add_argument
+    add(
+        "--daily-budget",
+        type=_number(),
+        metavar="USD",
+        help=(
+            f"US dollars spent per UTC day at most ({DAILY_BUDGET_ENV}; "
+            f"default {DEFAULT_DAILY_BUDGET_USD:.2f}; 0: no limit)"
+        ),
+    )
+    add(
+        "--min-balance",
+        type=_number(),
+        metavar="USD",
+        help=(
+            "stop spending before the key's balance would fall below this "
+            f"({MIN_BALANCE_ENV}; default {DEFAULT_MIN_BALANCE_USD:g})"
+        ),
+    )
+    add(
+        "--visitor-limit",
+        type=_number(whole=True),
+        metavar="IMAGES",
+        help=(
+            f"images per visitor per sliding hour ({VISITOR_LIMIT_ENV}; "
+            f"default {DEFAULT_VISITOR_IMAGES_PER_HOUR}; 0: none)"
+        ),
+    )
+    add(
+        "--require-login",
+        action="store_true",
+        help=(
+            "only signed-in Hugging Face users may use the app's key; needs a Space with "
+            f"hf_oauth: true ({REQUIRE_LOGIN_ENV}=1; default off)"
+        ),
+    )
+    add(
+        "--show-balance",
+        action="store_true",
+        help=f"show visitors the key's remaining credits ({SHOW_BALANCE_ENV}=1; default off)",
+    )
+    add(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help=(
+            f"where the spend ledger lives ({STATE_DIR_ENV}; default /data/realdream when "
+            "/data is writable, a Space's persistent storage, else ~/.cache/realdream)"
+        ),
+    )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -61,14 +197,90 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Build the app from the environment and the command line, then serve it until Ctrl-C."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    env = os.environ
     try:
         backend = Backend.from_env(force_mock=args.mock, mock_latency_s=args.mock_latency)
     except ValueError as exc:  # a bad --mock-latency or REALDREAM_MOCK_LATENCY: a usage error
         where = "" if args.mock_latency is None else "argument --mock-latency: "
         parser.error(f"{where}{exc}")
+    try:
+        settings = _settings(args, env)
+        concurrency = args.concurrency or _whole(env, CONCURRENCY_ENV, DEFAULT_CONCURRENCY)
+        max_queue = args.max_queue or _whole(env, MAX_QUEUE_ENV, DEFAULT_MAX_QUEUE)
+        keep_mb = args.keep_outputs_mb
+        if keep_mb is None:
+            keep_mb = env_number(env, KEEP_OUTPUTS_MB_ENV, DEFAULT_KEEP_OUTPUTS_MB)
+    except ValueError as exc:  # a bad environment variable, named in the message
+        parser.error(str(exc))
+    if settings.require_login and backend.mode is Mode.SERVER_KEY:
+        problem = sign_in_problem(env)
+        if problem is not None:
+            parser.error(problem)
+    distrust_proxy_headers()  # before uvicorn reads it: off Spaces, the peer is the visitor
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
-    logging.getLogger("demo").info("backend: %r", backend)
-    demo = build_demo(backend, concurrency_limit=args.concurrency)
+    logger.info("backend: %r", backend)
+    guard = _guard(backend, settings)
+    demo = build_demo(
+        backend,
+        concurrency_limit=concurrency,
+        max_queue=max_queue,
+        guard=guard,
+        keep_outputs_mb=keep_mb,
+    )
+    if guard is not None:  # a Space restarting sends SIGTERM: write the ledger, then go
+        signal.signal(signal.SIGTERM, _flush_then_stop(guard))
     demo.launch(server_name=args.host, server_port=args.port, **launch_options())
     return 0
+
+
+def _flush_then_stop(guard: Guard) -> Callable[[int, object], None]:
+    """A SIGTERM handler: the ledger's last changes go to disk, then SIGTERM does as usual."""
+
+    def stop(signum: int, frame: object) -> None:
+        guard.flush(2.0)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    return stop
+
+
+def _settings(args: argparse.Namespace, env: Mapping[str, str]) -> GuardSettings:
+    return GuardSettings.from_env(
+        env,
+        daily_budget_usd=args.daily_budget,
+        min_balance_usd=args.min_balance,
+        visitor_images_per_hour=args.visitor_limit,
+        require_login=args.require_login,
+        show_balance=args.show_balance,
+        state_dir=args.state_dir,
+    )
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    value = int(env_number(env, name, default, whole=True))
+    if value < 1:
+        raise ValueError(f"{name}={env[name]!r}: must be a whole number >= 1")
+    return value
+
+
+def _guard(backend: Backend, settings: GuardSettings) -> Guard | None:
+    """The spend guard on the app's own key, with its ledger; ``None`` without a key."""
+    if backend.server_key is None:
+        if settings.require_login:
+            logger.warning("%s has no effect: there is no SEGMIND_API_KEY", REQUIRE_LOGIN_ENV)
+        return None
+    guard = Guard(settings)
+    atexit.register(guard.flush, 2.0)  # the last few milliseconds of spend, on a clean exit
+    budget = settings.daily_budget_usd
+    logger.info(
+        "limits on the app's key: daily budget %s, %s images per visitor an hour, balance "
+        "floor %s, sign-in %s, balance %s; ledger in %s",
+        format_usd(budget) if budget else "none",
+        settings.visitor_images_per_hour or "no limit on",
+        format_usd(settings.min_balance_usd),
+        "required" if settings.require_login else "off",
+        "shown" if settings.show_balance else "hidden",
+        settings.state_dir or "in memory",
+    )
+    return guard

@@ -4,6 +4,7 @@
 Configuration                          Where a request goes
 =====================================  ===============================================
 ``REALDREAM_MOCK=1`` or ``--mock``     the in-process offline mock, whatever the key
+"Offline mock" ticked                  the in-process offline mock, whatever the key
 a key typed into the page              ``REALDREAM_BASE_URL`` or the real API, that key
 ``SEGMIND_API_KEY`` (a Space secret)   ``REALDREAM_BASE_URL`` or the real API, that key
 ``REALDREAM_BASE_URL`` alone           that server, with the mock's documented test key
@@ -11,13 +12,15 @@ nothing                                the in-process offline mock
 =====================================  ===============================================
 
 A typed key lives only in the call that uses it: the client made for it is closed when the
-call returns, so one visitor's key is never seen by, stored for or used for another.
+call returns, so one visitor's key is never seen by, stored for or used for another. A typed
+key without the documented shape is refused before any request.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -36,8 +39,10 @@ __all__ = [
     "MOCK_ENV",
     "MOCK_LATENCY_ENV",
     "Backend",
+    "KeyShapeError",
     "Mode",
     "Route",
+    "check_key_shape",
 ]
 
 #: Set to 1/true/yes/on to force the offline mock even when a key is configured.
@@ -66,11 +71,30 @@ class Mode(Enum):
 
 @dataclass(frozen=True)
 class Route:
-    """Where one request goes; ``offline`` when the in-process mock answers it."""
+    """Where one request goes; ``offline`` when the in-process mock answers it, ``server_key``
+    when the app's own key pays for it (the spend guard's business)."""
 
     label: str
     offline: bool
     expected_latency_s: float
+    server_key: bool = False
+
+
+class KeyShapeError(ValueError):
+    """A typed key that cannot be a Segmind key; ``message`` is for the visitor (no key)."""
+
+    def __init__(self) -> None:
+        self.message = (
+            f"The API key you typed does not look like a Segmind key: keys look like "
+            f"{contract.API_KEY_SHAPE}. Nothing was sent. Check it, or clear the box."
+        )
+        super().__init__(self.message)
+
+
+def check_key_shape(typed_key: str | None) -> None:
+    """Raise :class:`KeyShapeError` for a typed key without the documented shape."""
+    if typed_key is not None and not re.fullmatch(contract.API_KEY_PATTERN, typed_key):
+        raise KeyShapeError
 
 
 @dataclass(frozen=True, repr=False)
@@ -100,6 +124,12 @@ class Backend:
         """Whether the page shows the API key box (hidden in forced mock mode)."""
         return self.mode is not Mode.FORCED_MOCK
 
+    @property
+    def offers_offline_mock(self) -> bool:
+        """Whether the page offers the offline mock as a choice (it is the default offline)."""
+        has_mock = self.mock_transport is not None
+        return has_mock and self.mode in (Mode.SERVER_KEY, Mode.CUSTOM_SERVER)
+
     @classmethod
     def from_env(
         cls,
@@ -118,7 +148,15 @@ class Backend:
             mode = Mode.FORCED_MOCK if forced else Mode.OFFLINE
             return cls.offline(mode=mode, latency_s=latency)
         mode = Mode.SERVER_KEY if server_key else Mode.CUSTOM_SERVER
-        return cls(mode, base_url=base_url, server_key=server_key, mock_latency_s=latency)
+        mock = cls.offline(latency_s=latency)  # for visitors who tick "Offline mock"
+        return cls(
+            mode,
+            base_url=base_url,
+            server_key=server_key,
+            mock_transport=mock.mock_transport,
+            mock_latency_s=latency,
+            service=mock.service,
+        )
 
     @classmethod
     def offline(
@@ -145,22 +183,24 @@ class Backend:
             max_retries=max_retries,
         )
 
-    def route(self, typed_key: str | None) -> Route:
+    def route(self, typed_key: str | None, *, offline: bool = False) -> Route:
         """Where a request with ``typed_key`` (stripped, or ``None``) goes, in words."""
-        if self._uses_mock(typed_key):
+        if self._uses_mock(typed_key, offline):
             return Route("offline mock (placeholder images)", True, self.mock_latency_s)
         server = self.base_url or contract.BASE_URL
         whose = "your key" if typed_key else "this app's key"
         if self.mode is Mode.CUSTOM_SERVER and not typed_key:
             whose = "the mock test key"
-        return Route(f"{server} with {whose}", False, contract.ADVERTISED_LATENCY_S)
+        on_server_key = typed_key is None and self.server_key is not None
+        latency = contract.ADVERTISED_LATENCY_S
+        return Route(f"{server} with {whose}", False, latency, server_key=on_server_key)
 
-    def client(self, typed_key: str | None) -> realdream.Client:
+    def client(self, typed_key: str | None, *, offline: bool = False) -> realdream.Client:
         """A new client for one request; close it when done (``with backend.client(...)``)."""
         options: dict[str, Any] = {}
         if self.max_retries is not None:
             options["retry"] = realdream.RetryPolicy(max_retries=self.max_retries)
-        if self._uses_mock(typed_key):
+        if self._uses_mock(typed_key, offline):
             if self.mock_transport is None:
                 raise realdream.ConfigurationError("This app has no offline mock configured.")
             transport = self.mock_transport()
@@ -171,8 +211,13 @@ class Backend:
             options["transport"] = self.api_transport()
         return realdream.Client(key, base_url=self.base_url or contract.BASE_URL, **options)
 
-    def _uses_mock(self, typed_key: str | None) -> bool:
-        if self.mode is Mode.FORCED_MOCK:
+    def server_balance(self) -> float:
+        """The server key's balance in USD (a free credits check, no image)."""
+        with self.client(None) as client:
+            return client.credits().credits
+
+    def _uses_mock(self, typed_key: str | None, offline: bool) -> bool:
+        if self.mode is Mode.FORCED_MOCK or offline:
             return True
         return self.mode is Mode.OFFLINE and not typed_key
 

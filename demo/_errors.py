@@ -15,6 +15,8 @@ from typing import Final
 import gradio as gr
 
 import realdream
+from demo._backend import KeyShapeError
+from demo._guard import RefusedError
 from realdream import REDACTED
 
 __all__ = [
@@ -99,6 +101,12 @@ def to_gr_error(exc: BaseException, secrets: Iterable[str | None] = ()) -> gr.Er
     if isinstance(exc, realdream.RealDreamError):
         message = readable(exc)
         logger.info("generate failed: %s", redact(message, secrets))
+    elif isinstance(exc, RefusedError):  # a limit on the app's key: nothing was sent
+        message = exc.message
+        logger.info("generate refused: %s", exc.limit.value)
+    elif isinstance(exc, KeyShapeError):
+        message = exc.message
+        logger.info("generate refused: a typed key without the documented shape")
     elif isinstance(exc, NotSavedError):
         message = exc.message
         trace = "".join(traceback.format_exception(exc))

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
-import shutil
-import stat
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, NamedTuple, TypeVar
@@ -20,10 +16,14 @@ from typing import Any, Final, NamedTuple, TypeVar
 import gradio as gr
 
 import realdream
-from demo import _format
-from demo._backend import Backend, Route
+from demo import _format, _outputs
+from demo._backend import Backend, Route, check_key_shape
 from demo._errors import NotSavedError, to_gr_error
+from demo._guard import Guard
+from demo._outputs import OutputFolder, default_output_dir
 from demo._presets import CUSTOM_SIZE, preset_for, size_of
+from demo._settings import GuardSettings
+from demo._visitor import Visitor, on_spaces, visitor_from
 
 __all__ = [
     "RANDOM_SEED",
@@ -36,8 +36,6 @@ __all__ = [
 ]
 
 RANDOM_SEED: Final = int(realdream.LIMITS["seed"].default)
-#: Generated files older than this are deleted as new requests arrive.
-KEEP_OUTPUTS_S: Final = 3600.0
 _TICK_S: Final = 0.2
 _T = TypeVar("_T")
 
@@ -82,12 +80,32 @@ def build_request(
 
 
 class Handlers:
-    """The app's handlers, bound to its backend and its folder of generated files."""
+    """The app's handlers, bound to its backend, its spend guard and its output folder.
 
-    def __init__(self, backend: Backend, output_dir: Path | None = None) -> None:
+    On the app's own key, ``guard`` applies (default: :class:`GuardSettings`'s limits, kept in
+    memory); ``None`` only when the backend has no key of its own.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        output_dir: Path | None = None,
+        *,
+        guard: Guard | None = None,
+        keep_outputs_mb: float | None = None,
+        spaces: bool | None = None,
+    ) -> None:
         self.backend = backend
         #: Created on the first save; each run writes into a fresh folder inside it.
-        self.output_dir = output_dir or Path(tempfile.gettempdir()) / f"realdream-demo-{_token()}"
+        self.outputs = OutputFolder.from_env(
+            output_dir or default_output_dir(), max_mb=keep_outputs_mb
+        )
+        self.guard = guard if guard is not None or backend.server_key is None else _default_guard()
+        self.spaces = on_spaces() if spaces is None else spaces
+
+    @property
+    def output_dir(self) -> Path:
+        return self.outputs.root
 
     def generate(
         self,
@@ -101,7 +119,10 @@ class Handlers:
         img_height: float,
         samples: float,
         api_key: str | None = None,
+        offline_mock: bool | None = False,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (how Gradio injects progress)
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
     ) -> GenerateOutput:
         """Generate images with RealDream Lightning: PNG files with their parameters embedded.
 
@@ -116,13 +137,15 @@ class Handlers:
             img_height: height in pixels, a multiple of 8.
             samples: number of images.
             api_key: a Segmind key for this request only; empty uses the app's backend.
+            offline_mock: true for the built-in offline mock (free placeholder images).
         Returns:
             the images (PNG paths and captions), a Markdown summary, the run's details as
             JSON (the request as sent, time, cost, remaining credits) and the PNG files.
         """
         key = (api_key or "").strip() or None
         try:
-            request = build_request(
+            check_key_shape(key)
+            built = build_request(
                 prompt,
                 negative_prompt,
                 scheduler,
@@ -133,14 +156,44 @@ class Handlers:
                 img_height,
                 samples,
             )
-            route = self.backend.route(key)
-            result = self._call(request, key, route, progress)
+            route = self.backend.route(key, offline=bool(offline_mock))
+            visitor = self._visitor(request, profile)
+            result = self._spend(built, key, route, visitor, progress)
             try:
-                return self._present(result, route)
+                return self._present(result, route, visitor)
             except Exception as exc:  # the images exist and were paid for: say so
                 raise NotSavedError(result.seed, len(result.images), route.offline) from exc
         except Exception as exc:
             raise to_gr_error(exc, (key, self.backend.server_key)) from None
+
+    def allowance(
+        self, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None
+    ) -> str:
+        """What this visitor may still make on the app's key (Markdown; empty without one)."""
+        if self.guard is None:
+            return ""
+        return _format.allowance_line(self.guard.allowance(self._visitor(request, profile)))
+
+    def _visitor(self, request: gr.Request | None, profile: gr.OAuthProfile | None) -> Visitor:
+        username = getattr(profile, "username", None) if profile is not None else None
+        return visitor_from(request, username, spaces=self.spaces)
+
+    def _spend(
+        self,
+        request: realdream.GenerationRequest,
+        key: str | None,
+        route: Route,
+        visitor: Visitor,
+        progress: gr.Progress,
+    ) -> realdream.GenerationResult:
+        """The call; on the app's key, inside a reservation the response settles."""
+        if not route.server_key or self.guard is None:
+            return self._call(request, key, route, progress)
+        samples = request.samples
+        with self.guard.spending(visitor, samples, self.backend.server_balance) as reservation:
+            result = self._call(request, key, route, progress)
+            self.guard.settle(reservation, result.cost, result.remaining_credits)
+        return result
 
     def _call(
         self,
@@ -151,24 +204,33 @@ class Handlers:
     ) -> realdream.GenerationResult:
         count = f"{request.samples} image{'s' if request.samples > 1 else ''}"
         progress(0.0, desc=f"Sending the request ({count})")
-        with self.backend.client(key) as client:
+        with self.backend.client(key, offline=route.offline) as client:
             return _wait(lambda: client.generate(request), progress, route.expected_latency_s)
 
-    def _present(self, result: realdream.GenerationResult, route: Route) -> GenerateOutput:
-        folder = self.output_dir / _token()
-        paths = [_save(image, folder, result.seed) for image in result.images]
-        _prune(self.output_dir, keep=folder)
+    def _present(
+        self, result: realdream.GenerationResult, route: Route, visitor: Visitor
+    ) -> GenerateOutput:
+        folder = self.outputs.new_run()
+        paths = [_outputs.save(image, folder, result.seed) for image in result.images]
+        self.outputs.prune(keep=folder)
         gallery = [
             (str(path), _format.caption(image))
             for image, path in zip(result.images, paths, strict=True)
         ]
+        shown = self._shown(route, visitor)
         return GenerateOutput(
             gallery=gallery,
-            summary=_format.summary(result, route, paths),
-            details=_format.details(result, route, paths),
+            summary=_format.summary(result, route, paths, shown),
+            details=_format.details(result, route, paths, shown),
             files=[str(path) for path in paths],
             last_seed=result.seed,
         )
+
+    def _shown(self, route: Route, visitor: Visitor) -> _format.Shown:
+        if not route.server_key or self.guard is None:
+            return _format.Shown()
+        allowance = self.guard.allowance(visitor)
+        return _format.Shown(balance=self.guard.settings.show_balance, allowance=allowance)
 
 
 def random_seed() -> int:
@@ -212,34 +274,9 @@ def _estimate(waited: float, expected: float) -> float:
     return min(0.95, 1.0 - math.exp(-2.0 * waited / max(expected, 0.1)))
 
 
-def _save(image: realdream.GeneratedImage, folder: Path, seed: int | None) -> Path:
-    return image.save(folder / f"realdream-{seed}-{image.index + 1}.png")
-
-
-def _prune(output_dir: Path, *, keep: Path, max_age_s: float = KEEP_OUTPUTS_S) -> None:
-    """Delete earlier runs' folders older than ``max_age_s``; best effort, never raises.
-
-    Several visitors' requests prune the same folder at once, so an entry listed here may be
-    gone (or going) by the time it is looked at: that is fine, someone else removed it.
-    """
-    cutoff = time.time() - max_age_s
-    try:
-        entries = list(output_dir.iterdir())
-    except OSError:
-        return
-    for folder in entries:
-        if folder == keep:
-            continue
-        try:
-            info = folder.stat()
-        except OSError:
-            continue
-        if stat.S_ISDIR(info.st_mode) and info.st_mtime < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _token() -> str:
-    return uuid.uuid4().hex
+def _default_guard() -> Guard:
+    """The guard's default limits, kept in memory (``main()`` gives the app a ledger)."""
+    return Guard(GuardSettings())
 
 
 def _whole(value: Any) -> Any:

@@ -10,15 +10,16 @@ import gradio as gr
 
 import realdream
 from demo import _text
-from demo._backend import Backend
+from demo._backend import Backend, Mode
+from demo._guard import Guard
 from demo._handlers import (
-    KEEP_OUTPUTS_S,
     Handlers,
     preset_from_size,
     random_seed,
     reuse_seed,
     size_from_preset,
 )
+from demo._outputs import KEEP_OUTPUTS_S
 from demo._presets import CUSTOM_SIZE, DEFAULT_SIZE, EXAMPLES, SIZE_PRESETS
 
 __all__ = [
@@ -48,6 +49,7 @@ GENERATE_INPUTS: Final = (
     "img_height",
     "samples",
     "api_key",
+    "offline_mock",
 )
 #: The components an example fills, in the order of :meth:`Example.values`.
 EXAMPLE_INPUTS: Final = (
@@ -80,6 +82,7 @@ class Form:
     img_height: gr.Slider
     samples: gr.Slider
     api_key: gr.Textbox
+    offline_mock: gr.Checkbox
     generate: gr.Button
     random_seed: gr.Button
     reuse_seed: gr.Button
@@ -113,21 +116,30 @@ def build_demo(
     output_dir: Path | None = None,
     concurrency_limit: int = DEFAULT_CONCURRENCY,
     max_queue: int = DEFAULT_MAX_QUEUE,
+    guard: Guard | None = None,
+    keep_outputs_mb: float | None = None,
 ) -> gr.Blocks:
-    """The app. ``backend`` defaults to :meth:`Backend.from_env` (read now, not at import)."""
-    handlers = Handlers(backend or Backend.from_env(), output_dir)
-    keep = int(KEEP_OUTPUTS_S)  # Gradio's copies of the images live as long as ours
+    """The app. ``backend`` defaults to :meth:`Backend.from_env` (read now, not at import);
+    on the app's own key, ``guard`` (default: the default limits, in memory) applies."""
+    backend = backend or Backend.from_env()
+    handlers = Handlers(backend, output_dir, guard=guard, keep_outputs_mb=keep_outputs_mb)
+    keep = int(KEEP_OUTPUTS_S)  # any copies Gradio makes live as long as our files
     with gr.Blocks(title=_text.TITLE, analytics_enabled=False, delete_cache=(keep, keep)) as demo:
         gr.Markdown(_text.INTRO)
-        _banner(handlers.backend)
+        _banner(handlers)
         with gr.Row():
-            with gr.Column(scale=2):
+            with gr.Column(scale=2, min_width=320):
                 form = _form(handlers.backend)
-            with gr.Column(scale=3):
+                allowance = _allowance(handlers)
+            with gr.Column(scale=3, min_width=320):
                 outputs = _outputs()
         _examples(form)
-        _wire(handlers, form, outputs, concurrency_limit)
-    demo.queue(max_size=max_queue, default_concurrency_limit=concurrency_limit)
+        _wire(handlers, form, outputs, allowance, concurrency_limit)
+        if allowance is not None:
+            demo.load(handlers.allowance, None, allowance, **_PRIVATE)
+    # api_open=False: every call goes through the queue, so a flood meets max_size ("too
+    # busy, try again") instead of skipping the queue through the REST route.
+    demo.queue(max_size=max_queue, default_concurrency_limit=concurrency_limit, api_open=False)
     return demo  # type: ignore[no-any-return]  # gradio is untyped here
 
 
@@ -145,9 +157,26 @@ def launch_options() -> dict[str, Any]:
     }
 
 
-def _banner(backend: Backend) -> gr.Markdown:
-    kind = "offline" if backend.mock_transport is not None else "online"
-    return gr.Markdown(_text.banner(backend), elem_id="backend-banner", elem_classes=[kind])
+_PRIVATE: Final[dict[str, Any]] = {"api_visibility": "private", "queue": False}
+
+
+def _banner(handlers: Handlers) -> None:
+    backend = handlers.backend
+    offline = backend.mode in (Mode.OFFLINE, Mode.FORCED_MOCK)
+    kind = "offline" if offline else "online"
+    settings = handlers.guard.settings if handlers.guard is not None else None
+    text = _text.banner(backend, settings)
+    with gr.Row(equal_height=True):
+        gr.Markdown(text, elem_id="backend-banner", elem_classes=[kind], scale=4)
+        if settings is not None and settings.require_login:
+            gr.LoginButton(elem_id="login", scale=1, min_width=200)
+
+
+def _allowance(handlers: Handlers) -> gr.Markdown | None:
+    """The visitor's own allowance on the app's key (filled on page load and after a run)."""
+    if handlers.guard is None:
+        return None
+    return gr.Markdown(elem_id="allowance", label="Your allowance")
 
 
 def _slider(field: str, label: str, **options: Any) -> gr.Slider:
@@ -222,6 +251,12 @@ def _form(backend: Backend) -> Form:
         elem_id="api_key",
         html_attributes=gr.InputHTMLAttributes(autocomplete="off", spellcheck=False),
     )
+    offline_mock = gr.Checkbox(
+        False,
+        label="Offline mock (free placeholder images, nothing spent)",
+        visible=backend.offers_offline_mock,
+        elem_id="offline_mock",
+    )
     generate = gr.Button("Generate", variant="primary", elem_id="generate")
     return Form(
         prompt=prompt,
@@ -235,6 +270,7 @@ def _form(backend: Backend) -> Form:
         img_height=height,
         samples=samples,
         api_key=api_key,
+        offline_mock=offline_mock,
         generate=generate,
         random_seed=random_btn,
         reuse_seed=reuse_btn,
@@ -244,6 +280,7 @@ def _form(backend: Backend) -> Form:
 def _outputs() -> Outputs:
     gallery = gr.Gallery(
         label="Images",
+        show_label=False,  # the label floated over the first image; the API keeps the name
         columns=2,
         height="auto",
         object_fit="contain",
@@ -252,7 +289,7 @@ def _outputs() -> Outputs:
         interactive=False,
         elem_id="gallery",
     )
-    summary = gr.Markdown(elem_id="summary")
+    summary = gr.Markdown(elem_id="summary", label="Summary")
     files = gr.File(
         label="Download PNGs (parameters embedded)",
         file_count="multiple",
@@ -260,7 +297,7 @@ def _outputs() -> Outputs:
         elem_id="files",
     )
     with gr.Accordion("Run details (JSON)", open=False):
-        details = gr.JSON(elem_id="details")
+        details = gr.JSON(elem_id="details", label="Run details")
     return Outputs(gallery, summary, details, files, gr.State(None))
 
 
@@ -275,16 +312,28 @@ def _examples(form: Form) -> None:
     )
 
 
-def _wire(handlers: Handlers, form: Form, outputs: Outputs, concurrency_limit: int) -> None:
-    form.generate.click(
+def _wire(
+    handlers: Handlers,
+    form: Form,
+    outputs: Outputs,
+    allowance: gr.Markdown | None,
+    concurrency_limit: int,
+) -> None:
+    run = form.generate.click(
         handlers.generate,
         inputs=form.generate_inputs(),
         outputs=outputs.generate_outputs(),
         api_name="generate",
         concurrency_limit=concurrency_limit,
         concurrency_id="generate",
+        # Values reach the handler as sent, for the core to judge: Gradio's own checks answer
+        # an API call's None with a generic "upstream app raised an exception", round
+        # samples=2.5 to 2 silently, and word a bad scheduler their own way.
+        preprocess=False,
     )
-    private: dict[str, Any] = {"api_visibility": "private", "queue": False}
+    if allowance is not None:  # after every run, refused or not
+        run.then(handlers.allowance, None, allowance, **_PRIVATE)
+    private = _PRIVATE
     size, width, height = form.size, form.img_width, form.img_height
     size.input(size_from_preset, [size, width, height], [width, height], **private)
     width.input(preset_from_size, [width, height], size, **private)

@@ -24,7 +24,26 @@ from demo import MOCK_ENV, MOCK_LATENCY_ENV, Backend, Handlers, Mode
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "SG_feedfacecafebeef"
-_ENV_NAMES = (realdream.API_KEY_ENV, realdream.BASE_URL_ENV, MOCK_ENV, MOCK_LATENCY_ENV)
+#: Anything in a developer's environment that would change what the app does.
+_ENV_NAMES = (
+    realdream.API_KEY_ENV,
+    realdream.BASE_URL_ENV,
+    MOCK_ENV,
+    MOCK_LATENCY_ENV,
+    "REALDREAM_DAILY_BUDGET_USD",
+    "REALDREAM_MIN_BALANCE_USD",
+    "REALDREAM_VISITOR_IMAGES_PER_HOUR",
+    "REALDREAM_REQUIRE_LOGIN",
+    "REALDREAM_SHOW_BALANCE",
+    "REALDREAM_STATE_DIR",
+    "REALDREAM_KEEP_OUTPUTS_MB",
+    "REALDREAM_CONCURRENCY",
+    "REALDREAM_MAX_QUEUE",
+    "SPACE_ID",
+    "SYSTEM",
+    "FORWARDED_ALLOW_IPS",
+    "GRADIO_TEMP_DIR",
+)
 _START_TIMEOUT_S = 60.0
 _READY_LINE = "Running on local URL"
 
@@ -109,6 +128,7 @@ class _LogReader:
 
 def _start(log: Path, port: int, *args: str, env: dict[str, str] | None = None) -> ServedApp:
     environ = {k: v for k, v in os.environ.items() if k not in _ENV_NAMES}
+    environ.update(GRADIO_TEMP_DIR=str(log.parent / f"gradio-{port}"))  # not the shared /tmp
     environ.update(env or {}, GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py"), "--port", str(port), *args],
@@ -177,3 +197,39 @@ def served_offline(served: dict[str, ServedApp]) -> ServedApp:
 @pytest.fixture(scope="session")
 def served_remote(served: dict[str, ServedApp]) -> ServedApp:
     return served["remote"]
+
+
+class Launcher:
+    """Starts ``python app.py`` processes (several at once, then waits), and stops them all."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.apps: list[ServedApp] = []
+
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> ServedApp:
+        log = self.folder / f"{name}-{len(self.apps)}.log"
+        app = _start(log, free_port(), *args, env=env)
+        self.apps.append(app)
+        return app
+
+    def wait(self, *apps: ServedApp) -> None:
+        for app in apps:
+            _wait_until_up(app)
+
+    def stop(self, app: ServedApp) -> None:
+        _stop(app)
+
+    def stop_all(self) -> None:
+        for app in self.apps:
+            if app.process.poll() is None:
+                _stop(app)
+
+
+@pytest.fixture(scope="module")
+def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    """Serve more apps for a module: ``launcher.start(name, *args, env=...)``."""
+    running = Launcher(tmp_path_factory.mktemp("apps"))
+    try:
+        yield running
+    finally:
+        running.stop_all()

@@ -17,7 +17,6 @@ import pytest
 import mocks
 import realdream
 from demo import Backend, GenerateOutput, Handlers, Mode, build_request
-from demo._backend import OFFLINE_CREDITS_USD
 from demo._handlers import (
     preset_from_size,
     random_seed,
@@ -94,18 +93,32 @@ def test_an_empty_seed_means_random(handlers: Handlers) -> None:
     assert handlers.generate(**form(seed=None)).last_seed >= 0
 
 
-def test_results_show_time_cost_credits_and_parameters(handlers: Handlers) -> None:
+def test_offline_results_say_nothing_was_spent(handlers: Handlers) -> None:
     out = handlers.generate(**form(samples=2.0, seed=7))
-    cost = 2 * contract.COST_PER_IMAGE_USD
-    assert out.details["cost_usd"] == pytest.approx(cost)
-    assert out.details["remaining_credits"] == pytest.approx(OFFLINE_CREDITS_USD - cost)
+    assert out.details["cost_usd"] == 0.0
+    assert out.details["remaining_credits"] is None
     assert out.details["elapsed_s"] >= 0
     assert out.details["offline"] is True
-    assert f"cost ${cost:.4f}" in out.summary
-    assert "999,999.996 credits left" in out.summary  # separated, never 1e+06
+    assert "offline: nothing spent" in out.summary
+    assert "credits left" not in out.summary
+    assert "999,99" not in out.summary
     for image in out.details["images"]:
         assert image["parameters"] in out.summary
     json.dumps(out.details)  # what gr.JSON sends must be plain JSON
+
+
+def test_a_visitors_own_key_shows_its_cost_and_credits(tmp_path: Path) -> None:
+    service = mocks.MockService(mocks.MockConfig(latency=0, credits=1_000_000.0))
+    backend = Backend(
+        Mode.OFFLINE, api_transport=lambda: mocks.MockTransport(service), max_retries=0
+    )
+    out = Handlers(backend, tmp_path).generate(**form(samples=2.0, api_key=mocks.MOCK_API_KEY))
+    cost = 2 * contract.COST_PER_IMAGE_USD
+    assert out.details["cost_usd"] == pytest.approx(cost)
+    assert out.details["remaining_credits"] == pytest.approx(1_000_000.0 - cost)
+    assert f"cost ${cost:.4f}" in out.summary
+    assert "999,999.996 credits left" in out.summary  # separated, never 1e+06
+    assert "On this app's key" not in out.summary
 
 
 def test_prompts_with_backticks_stay_inside_their_code_block(handlers: Handlers) -> None:
@@ -175,7 +188,7 @@ def test_a_failure_to_save_after_the_call_says_it_was_generated_and_gives_the_se
     def disk_full(*args: Any) -> Path:
         raise OSError(28, "No space left on device", "/srv/internal/path")
 
-    monkeypatch.setattr("demo._handlers._save", disk_full)
+    monkeypatch.setattr("demo._outputs.save", disk_full)
     message = error_message(handlers, seed=968875.0, samples=float(samples))
     assert words in message
     assert "Generate again with seed 968875" in message
@@ -347,11 +360,21 @@ def test_a_typed_key_never_appears_in_a_result(
     assert all(secret_key not in Path(path).read_bytes().decode("latin-1") for path in out.files)
 
 
-def test_a_key_with_spaces_is_refused_without_echoing_it(api_backend: ApiBackend) -> None:
-    handlers = Handlers(api_backend(echo_key([]), mode=Mode.OFFLINE))
-    message = error_message(handlers, api_key="SG_abc def")
-    assert message.startswith("Configuration problem: ")
-    assert "abc def" not in message
+@pytest.mark.parametrize(
+    "typed", ["SG_abc def", "sk-0123456789abcdef", "SG_0123456789ABCDEF", "SG_0123456789abcdef0"]
+)
+def test_a_typed_key_without_the_documented_shape_is_refused_before_any_request(
+    api_backend: ApiBackend, typed: str
+) -> None:
+    seen: list[str] = []
+    handlers = Handlers(api_backend(echo_key(seen), mode=Mode.OFFLINE))
+    message = error_message(handlers, api_key=typed)
+    assert message == (
+        "The API key you typed does not look like a Segmind key: keys look like "
+        f"{contract.API_KEY_SHAPE}. Nothing was sent. Check it, or clear the box."
+    )
+    assert seen == []
+    assert typed not in message
 
 
 def test_forced_mock_mode_ignores_a_typed_key(secret_key: str, tmp_path: Path) -> None:

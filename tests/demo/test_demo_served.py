@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,27 @@ def test_validation_errors_reach_the_client_as_the_cores_message(client: Client)
         client.predict(prompt="a cat", img_width=1001, api_name="/generate")
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("num_inference_steps", None, "num_inference_steps=None: must be an integer"),
+        ("guidance_scale", None, "guidance_scale=None: must be a number"),
+        ("img_width", None, "img_width=None: must be an integer"),
+        ("img_height", None, "img_height=None: must be an integer"),
+        ("samples", None, "samples=None: must be an integer"),
+        ("samples", 2.5, "samples=2.5"),  # Gradio's slider would round it to 2 silently
+        ("num_inference_steps", 101, "num_inference_steps=101: must be between 1 and 100"),
+    ],
+)
+def test_empty_or_odd_numbers_get_the_cores_one_line_message(
+    client: Client, field: str, value: object, message: str
+) -> None:
+    with pytest.raises(AppError) as caught:
+        client.predict(prompt="a cat", **{field: value}, api_name="/generate")
+    assert str(caught.value).startswith("Invalid parameters: ")
+    assert message in str(caught.value)
+
+
 def test_a_scripted_406_reaches_the_client_readably(
     remote_client: Client, mock_server: mocks.RunningMock
 ) -> None:
@@ -84,3 +106,15 @@ def test_the_page_serves_no_run_history(served_offline: Any) -> None:
     assert config["run_history"] is False
     assert config["show_error"] is False
     assert config["analytics_enabled"] is False
+
+
+def test_gradio_serves_the_saved_images_without_copying_them(served_offline: Any) -> None:
+    url = served_offline.url + "/gradio_api/call/generate"
+    data = ["a cat", "", realdream.DEFAULT_SCHEDULER, 8, 1.5, 7, 256, 256, 1, "", False]
+    started = httpx.post(url, json={"data": data}, timeout=30)
+    stream = httpx.get(f"{url}/{started.json()['event_id']}", timeout=60).text
+    assert "event: complete" in stream
+    outputs = json.loads(stream.split("event: complete\ndata: ", 1)[1].splitlines()[0])
+    image = Path(outputs[0][0]["image"]["path"])
+    assert image.parent.parent.name.startswith("realdream-demo-")  # our file, not a copy
+    assert [Path(f["path"]) for f in outputs[3]] == [image]

@@ -163,7 +163,7 @@ def test_generate_is_the_one_public_api(demo: gr.Blocks) -> None:
 
 def test_generate_inputs_match_the_handlers_parameters(demo: gr.Blocks) -> None:
     parameters = list(inspect.signature(Handlers.generate).parameters)
-    assert parameters == ["self", *GENERATE_INPUTS, "progress"]
+    assert parameters == ["self", *GENERATE_INPUTS, "progress", "request", "profile"]
     fn = generate_fn(demo)
     ids = [block.elem_id for block in fn.inputs]
     assert ids[:5] == [
@@ -173,7 +173,20 @@ def test_generate_inputs_match_the_handlers_parameters(demo: gr.Blocks) -> None:
         "num_inference_steps",
         "guidance_scale",
     ]
-    assert ids[6:] == ["img_width", "img_height", "samples", "api_key"]
+    assert ids[6:] == ["img_width", "img_height", "samples", "api_key", "offline_mock"]
+
+
+def test_gradio_injects_the_request_and_profile_rather_than_asking_for_them(
+    demo: gr.Blocks,
+) -> None:
+    endpoint = demo.get_api_info()["named_endpoints"]["/generate"]
+    assert [p["parameter_name"] for p in endpoint["parameters"]] == list(GENERATE_INPUTS)
+
+
+def test_every_output_of_generate_has_a_name(demo: gr.Blocks) -> None:
+    endpoint = demo.get_api_info()["named_endpoints"]["/generate"]
+    labels = [returned["label"] for returned in endpoint["returns"]]
+    assert labels == ["Images", "Summary", "Run details", "Download PNGs (parameters embedded)"]
 
 
 def test_generate_is_queued_with_a_concurrency_limit(demo: gr.Blocks) -> None:
@@ -324,8 +337,9 @@ def test_importing_app_does_nothing() -> None:
 
 
 def _requirement(spec: str) -> tuple[str, str]:
+    """``("gradio[oauth]", ">=6.31,<7")``: the name with its extras, and the version."""
     name, version = re.match(r"([A-Za-z0-9_.\[\]-]+)\s*(.*)", spec).groups()  # type: ignore[union-attr]
-    return re.sub(r"\[.*\]", "", name).lower(), version.replace(" ", "")
+    return name.lower(), version.replace(" ", "")
 
 
 def test_requirements_pin_what_pyproject_declares() -> None:
@@ -336,3 +350,111 @@ def test_requirements_pin_what_pyproject_declares() -> None:
     lines = (ROOT / "requirements.txt").read_text().splitlines()
     pinned = dict(_requirement(line) for line in lines if line.strip() and line[0] != "#")
     assert pinned == dict(_requirement(spec) for spec in wanted)
+
+
+# --- app.py's options: every one with its variable and default --------------------------------
+
+OPTIONS = {
+    "--mock": ("REALDREAM_MOCK", "default off"),
+    "--mock-latency": ("REALDREAM_MOCK_LATENCY", "default 1.0"),
+    "--host": ("GRADIO_SERVER_NAME", "default 127.0.0.1"),
+    "--port": ("GRADIO_SERVER_PORT", "default 7860"),
+    "--concurrency": ("REALDREAM_CONCURRENCY", "default 4"),
+    "--max-queue": ("REALDREAM_MAX_QUEUE", "default 64"),
+    "--daily-budget": ("REALDREAM_DAILY_BUDGET_USD", "default 1.00"),
+    "--min-balance": ("REALDREAM_MIN_BALANCE_USD", "default 0"),
+    "--visitor-limit": ("REALDREAM_VISITOR_IMAGES_PER_HOUR", "default 10"),
+    "--require-login": ("REALDREAM_REQUIRE_LOGIN", "default off"),
+    "--show-balance": ("REALDREAM_SHOW_BALANCE", "default off"),
+    "--state-dir": ("REALDREAM_STATE_DIR", "default /data/realdream"),
+    "--keep-outputs-mb": ("REALDREAM_KEEP_OUTPUTS_MB", "default 500"),
+}
+
+
+def test_help_lists_every_option_with_its_variable_and_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from demo._app import build_parser
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    helps = {
+        action.option_strings[-1]: " ".join(str(action.help).split())
+        for action in build_parser()._actions
+        if action.option_strings and action.option_strings[-1] != "--help"
+    }
+    assert set(helps) == set(OPTIONS)
+    for option, (variable, default) in OPTIONS.items():
+        assert variable in helps[option], option
+        assert default in helps[option], option
+        assert helps[option] in shown, option
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["--daily-budget", "-1"], {}, "argument --daily-budget: '-1': must be a number >= 0"),
+        (["--visitor-limit", "2.5"], {}, "'2.5': must be a whole number >= 0"),
+        (["--concurrency", "0"], {}, "argument --concurrency: '0': must be a whole number >= 1"),
+        ([], {"REALDREAM_DAILY_BUDGET_USD": "lots"}, "REALDREAM_DAILY_BUDGET_USD='lots'"),
+        ([], {"REALDREAM_MAX_QUEUE": "0"}, "REALDREAM_MAX_QUEUE='0': must be a whole number >= 1"),
+        ([], {"REALDREAM_KEEP_OUTPUTS_MB": "-5"}, "REALDREAM_KEEP_OUTPUTS_MB='-5'"),
+    ],
+)
+def test_a_bad_limit_is_a_one_line_usage_error(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    env: dict[str, str],
+    message: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert message in err.splitlines()[-1]
+
+
+def test_sign_in_off_a_space_refuses_to_start_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SEGMIND_API_KEY", "SG_0000000000000000")
+    with pytest.raises(SystemExit) as exited:
+        main(["--require-login", "--state-dir", str(tmp_path)])
+    assert exited.value.code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("app.py: error: --require-login (REALDREAM_REQUIRE_LOGIN) needs")
+    assert "hf_oauth: true" in last
+    assert not list(tmp_path.iterdir())  # nothing was started or written
+
+
+def test_on_a_space_with_oauth_sign_in_can_work() -> None:
+    from demo._signin import sign_in_problem
+
+    space = {
+        "SYSTEM": "spaces",
+        "SPACE_ID": "owner/realdream",
+        "OAUTH_CLIENT_ID": "id",
+        "OAUTH_CLIENT_SECRET": "secret",
+        "OAUTH_SCOPES": "openid profile",
+        "OPENID_PROVIDER_URL": "https://huggingface.co",
+    }
+    assert sign_in_problem(space) is None
+    missing = sign_in_problem({**space, "OAUTH_CLIENT_ID": ""})
+    assert missing is not None
+    assert "OAUTH_CLIENT_ID not set here" in missing
+
+
+def test_without_sign_in_required_the_page_has_no_login_button() -> None:
+    backend = Backend.from_env({"SEGMIND_API_KEY": "SG_0000000000000000"})
+    assert not build(backend).expects_oauth
+    assert "login" not in by_id(build(backend))
+
+
+def test_building_the_app_writes_nothing_into_the_package() -> None:
+    build(Backend.offline(latency_s=0.0))
+    assert not list((ROOT / "demo").glob("*.pyi"))  # Gradio writes one per component subclass
