@@ -156,16 +156,17 @@ class BaseClient:
 
     @staticmethod
     def _prepare(
-        request: GenerationRequest | str | None, params: Mapping[str, Any]
+        request: GenerationRequest | str | None, params: Mapping[str, Any], api: Api = "v1"
     ) -> tuple[GenerationRequest, bytes]:
-        """Validate, resolve the seed, and ask for JSON when several samples must come back."""
+        """Validate and resolve the seed; on v1 also ask for JSON when several samples must
+        come back (one binary body holds one image; a v2 result lists every image anyway)."""
         if isinstance(request, GenerationRequest):
             validated = request.replace(**params) if params else request
         elif request is None:
             validated = GenerationRequest.create(params)
         else:
             validated = GenerationRequest.create(params, prompt=request)
-        sent = validated.as_sent()
+        sent = validated.as_sent() if api == "v1" else validated.with_resolved_seed()
         return sent, sent.to_json()
 
     # --- v1 answers ----------------------------------------------------------------------
@@ -297,8 +298,10 @@ class BaseClient:
             ) from None
 
     def _schedule(self, job: _JobBase) -> PollSchedule:
-        submitted = job.submitted_clock if job.submitted_clock is not None else self._clock()
-        return PollSchedule(submitted, self.durations.expected())
+        """Poll near the expected finish; a job resumed from its id may be long done: at once."""
+        if job.submitted_clock is None:
+            return PollSchedule(self._clock(), 0.0)
+        return PollSchedule(job.submitted_clock, self.durations.expected())
 
     def _deadline(self, timeout: float | None) -> float | None:
         if timeout is None:

@@ -156,7 +156,7 @@ class Client(BaseClient):
         Nothing is billed until the job completes. A submit is retried only when it surely did
         not queue (a 429, a 5xx, or a connection that failed before sending).
         """
-        sent, body = self._prepare(request, params)
+        sent, body = self._prepare(request, params, "v2")
         state = self._new_state(_submit_policy(self.retry))
         submitted = self._clock()
         with sent_as(sent):
@@ -345,7 +345,7 @@ class AsyncClient(BaseClient):
         self, request: GenerationRequest | str | None = None, /, **params: Any
     ) -> AsyncJob:
         """Queue a v2 job; see :meth:`Client.submit`."""
-        sent, body = self._prepare(request, params)
+        sent, body = self._prepare(request, params, "v2")
         state = self._new_state(_submit_policy(self.retry))
         submitted = self._clock()
         with sent_as(sent):

@@ -310,3 +310,23 @@ def test_the_async_client_submits_polls_and_collects(server: FakeV2) -> None:
     assert state == "QUEUED"
     assert result.seed == 3
     assert result.images
+
+
+def test_v2_keeps_the_callers_base64_for_several_samples(server: FakeV2) -> None:
+    with _client(server) as client:
+        client.submit("a lighthouse", samples=3)
+        realdream.Client(KEY, transport=httpx.MockTransport(server), base_url=API).submit(
+            "x", samples=2, base64=True
+        )
+    sent = [json.loads(r.content) for r in server.requests_of("submit")]
+    assert [(s["samples"], s["base64"]) for s in sent] == [(3, False), (2, True)]
+
+
+def test_a_job_resumed_by_id_is_polled_at_once(server: FakeV2, clock: FakeClock) -> None:
+    with _client(server) as client:
+        job_id = client.submit("a lighthouse").request_id
+        clock.sleep(60.0)  # long done
+        before = clock.now
+        client.job(job_id).wait()
+    assert clock.now - before < 0.01
+    assert len(server.requests_of("status")) == 1
