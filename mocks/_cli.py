@@ -88,6 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_HANG_SECONDS,
         help='how long a scripted "timeout" holds the answer (default: %(default)s)',
     )
+    add("--replay", metavar="DIR", help="answer matching requests from the cassettes in DIR")
 
 
 def config_from_args(ns: argparse.Namespace) -> MockConfig:
@@ -103,7 +104,20 @@ def config_from_args(ns: argparse.Namespace) -> MockConfig:
         fault_rate=ns.fault_rate,
         seed=ns.seed,
         hang_seconds=ns.hang_seconds,
+        replay=_replay_folder(ns.replay),
     )
+
+
+def _replay_folder(folder: str | None) -> str | None:
+    """``folder`` once its cassettes are known to load (``ValueError`` naming what is wrong)."""
+    if folder is not None:
+        from mocks._replay import Replay
+
+        try:
+            Replay.load(folder)
+        except ModuleNotFoundError as exc:  # vcrpy: the message names the extra to install
+            raise ValueError(str(exc)) from None
+    return folder
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,7 @@ class MockConfig:
     ``forbidden_keys`` are known but answer 403. ``rate_limit`` is requests per minute per key
     (``None``: unlimited). ``fault_rate`` is the probability of an injected 500/502/504, drawn
     from ``random.Random`` seeded with ``seed`` (which also picks the seed for ``seed=-1``).
+    ``replay`` is a folder of recorded cassettes to answer matching requests from.
     """
 
     latency: float = contract.ADVERTISED_LATENCY_S
@@ -39,6 +40,7 @@ class MockConfig:
     fault_rate: float = 0.0
     seed: int | None = None
     hang_seconds: float = DEFAULT_HANG_SECONDS
+    replay: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_keys", tuple(self.api_keys))

@@ -154,6 +154,7 @@ def _announce(mock: RunningMock, out: TextIO) -> None:
         f"  latency {config.latency}s, credits ${config.credits}, "
         f"cost ${config.cost_per_image}/image",
         f"  try: REALDREAM_BASE_URL={mock.base_url} SEGMIND_API_KEY={mock.api_key} ...",
+        *([f"  replaying recorded exchanges from {config.replay}"] if config.replay else []),
         "  Ctrl-C stops it.",
     ]
     print("\n".join(lines), file=out, flush=True)

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mocks import _rules
 from mocks._config import MOCK_API_KEY, MockConfig
@@ -46,6 +46,9 @@ __all__ = [
     "Plan",
     "body_too_large",
 ]
+
+if TYPE_CHECKING:
+    from mocks._replay import Replay
 
 logger = logging.getLogger("mocks")
 
@@ -135,6 +138,7 @@ class MockService:
         self.ledger = Ledger(self.config.credits)
         self.limiter = RateLimiter(self.config.rate_limit, clock=clock)
         self.scripts = Scripts()
+        self.replay = _replay(self.config.replay)
         self._rng_lock = threading.Lock()
         self._fault_rng = _rng(self.config.seed, "faults")
         self._seed_rng = _rng(self.config.seed, "seeds")
@@ -205,7 +209,8 @@ class MockService:
             return self._now(documented_response(forced, self.clock()))
         if len(request.body) > MAX_BODY_BYTES:
             return self._now(body_too_large(len(request.body)))
-        return self._route(request)
+        replayed = self.replay.plan(request, self) if self.replay is not None else None
+        return replayed or self._route(request)
 
     def _route(self, request: MockRequest) -> Plan:
         if request.path == OPENAPI_PATH:
@@ -374,6 +379,13 @@ def _script_statuses(body: bytes) -> list[Any]:
     if not isinstance(statuses, list):
         raise ValueError('body: must be {"statuses": [<status, case or "timeout">, ...]}')
     return statuses
+
+
+def _replay(folder: str | None) -> Replay | None:
+    """The recorded exchanges in ``folder`` (``None``: no replay)."""
+    from mocks._replay import Replay
+
+    return Replay.load(folder) if folder is not None else None
 
 
 def _rng(seed: int | None, purpose: str) -> random.Random:

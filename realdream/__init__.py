@@ -8,6 +8,7 @@
 
 from realdream import contract
 from realdream._base import DEFAULT_TIMEOUT, Api
+from realdream._checks import VerifyRow
 from realdream._client import DEFAULT_MAX_IN_FLIGHT, AsyncClient, Client
 from realdream._errors import (
     STATUS_ERRORS,
@@ -54,6 +55,7 @@ from realdream._metadata import (
 from realdream._params import GenerationRequest, parse_json_object
 from realdream._result import Credits, GeneratedImage, GenerationResult
 from realdream._retry import MAX_RETRY_WAIT, REDACTED, RetryPolicy
+from realdream._verify import DEFAULT_VERIFY_MAX_COST, VerifyReport, averify, verify
 from realdream._version import __version__
 from realdream.contract import (
     API_KEY_ENV,
@@ -76,6 +78,7 @@ __all__ = [
     "DEFAULT_NEGATIVE_PROMPT",
     "DEFAULT_SCHEDULER",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_VERIFY_MAX_COST",
     "DEFAULT_WAIT_TIMEOUT",
     "LIMITS",
     "MAX_RETRY_WAIT",
@@ -124,7 +127,10 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedContentTypeError",
     "ValidationError",
+    "VerifyReport",
+    "VerifyRow",
     "__version__",
+    "averify",
     "contract",
     "error_class",
     "error_for_status",
@@ -135,4 +141,5 @@ __all__ = [
     "read_request",
     "request_from_parameters",
     "server_wait",
+    "verify",
 ]

@@ -67,6 +67,7 @@ from realdream.cli._options import (
     request_params,
 )
 from realdream.cli._progress import ProgressListener, summary_lines, summary_table
+from realdream.cli._verify_cmd import verify_command
 
 __all__ = ["CLIError", "app", "run"]
 
@@ -452,6 +453,9 @@ def info(
         typer.echo(json.dumps(parse_parameters(text), indent=2, ensure_ascii=False))
     else:
         typer.echo(text)
+
+
+app.command(name="verify")(verify_command)
 
 
 @app.command()
