@@ -300,10 +300,8 @@ def _price(ex: Exchange) -> _Seen | str:
         return f"no readable {contract.HEADER_COST} header"
     images = len(_images(ex)) or 1
     each = round(cost / images, 6)
-    return _Seen(f"${each:g} per image ({contract.HEADER_COST})", each == _PRICE)
-
-
-_PRICE: Final = round(contract.COST_PER_IMAGE_USD, 6)
+    price = round(contract.COST_PER_IMAGE_USD, 6)
+    return _Seen(f"${each:g} per image ({contract.HEADER_COST})", each == price)
 
 
 # --- base64 ----------------------------------------------------------------------------------

@@ -183,8 +183,9 @@ def load(directory: Path) -> list[Recorded]:
     for path in sorted(directory.glob("*.yaml")):
         try:
             requests, responses, *_ = deserialize(path.read_text(), yamlserializer)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: not a readable cassette ({exc})") from None
+        except Exception as exc:  # any way a file can fail to be a cassette
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise ValueError(f"{path}: not a readable cassette ({reason})") from None
         found += [_recorded(req, resp) for req, resp in zip(requests, responses, strict=True)]
     return found
 
