@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,17 @@ def test_a_refused_key_exits_2_after_the_free_credits_call(
     assert code == 2
     assert "refused the key" in capsys.readouterr().err
     assert service.stats.requests == 1
+
+
+def test_record_without_vcrpy_names_the_extra_before_anything_is_sent(
+    service: mocks.MockService,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "vcr", None)  # not installed
+    with serving(_app(service)) as url:
+        code = main(["verify", "--base-url", url, "--api-key", KEY, "--record", str(tmp_path)])
+    assert code == 2
+    assert "pip install 'realdream[verify]'" in capsys.readouterr().err
+    assert service.stats.requests == 0
