@@ -40,6 +40,7 @@ from realdream._probes import (
     scheduler_probe,
     unconfirmed_schedulers,
 )
+from realdream._retry import REDACTED
 from realdream._version import __version__
 
 __all__ = ["DEFAULT_VERIFY_MAX_COST", "VerifyReport", "averify", "verify"]
@@ -182,7 +183,7 @@ def _to_stderr(text: str) -> None:
 
 def _scrubbed(row: VerifyRow, key: str) -> VerifyRow:
     def clean(text: str) -> str:
-        return text.replace(key, "<api key>")
+        return text.replace(key, REDACTED)
 
     return VerifyRow(
         row.fact,
