@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import time
 
 from starlette.applications import Starlette
@@ -20,9 +22,17 @@ __all__ = ["create_app", "run_plan"]
 
 
 def create_app(
-    config: MockConfig | None = None, *, service: MockService | None = None
+    config: MockConfig | None = None,
+    *,
+    service: MockService | None = None,
+    replay: str | os.PathLike[str] | None = None,
 ) -> Starlette:
-    """The mock as an ASGI app; ``app.state.service`` is its :class:`~mocks.MockService`."""
+    """The mock as an ASGI app; ``app.state.service`` is its :class:`~mocks.MockService`.
+
+    ``replay`` is a folder of recorded cassettes (see ``MockConfig.replay``).
+    """
+    if replay is not None:
+        config = dataclasses.replace(config or MockConfig(), replay=os.fspath(replay))
     if service is None:
         service = MockService(config)
     elif config is not None and config is not service.config:

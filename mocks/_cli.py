@@ -113,6 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=True,
         help="list images[] in a v2 result besides output (default: on)",
     )
+    add("--replay", metavar="DIR", help="answer matching requests from the cassettes in DIR")
 
 
 def config_from_args(ns: argparse.Namespace) -> MockConfig:
@@ -132,7 +133,20 @@ def config_from_args(ns: argparse.Namespace) -> MockConfig:
         result_ttl=ns.result_ttl,
         failed_status=ns.failed_status,
         result_images=ns.result_images,
+        replay=_replay_folder(ns.replay),
     )
+
+
+def _replay_folder(folder: str | None) -> str | None:
+    """``folder`` once its cassettes are known to load (``ValueError`` naming what is wrong)."""
+    if folder is not None:
+        from mocks._replay import Replay
+
+        try:
+            Replay.load(folder)
+        except ModuleNotFoundError as exc:  # vcrpy: the message names the extra to install
+            raise ValueError(str(exc)) from None
+    return folder
 
 
 def build_parser() -> argparse.ArgumentParser:

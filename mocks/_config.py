@@ -33,6 +33,7 @@ class MockConfig:
     ``forbidden_keys`` are known but answer 403. ``rate_limit`` is requests per minute per key
     (``None``: unlimited). ``fault_rate`` is the probability of an injected 500/502/504, drawn
     from ``random.Random`` seeded with ``seed`` (which also picks the seed for ``seed=-1``).
+    ``replay`` is a folder of recorded cassettes to answer matching requests from.
     """
 
     latency: float = contract.ADVERTISED_LATENCY_S
@@ -49,6 +50,7 @@ class MockConfig:
     result_ttl: float = contract.RESULT_TTL_S
     failed_status: int = 422
     result_images: bool = True
+    replay: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_keys", tuple(self.api_keys))

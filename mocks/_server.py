@@ -163,6 +163,7 @@ def _announce(mock: RunningMock, out: TextIO) -> None:
         f"cost ${config.cost_per_image}/image",
         f"  v2 jobs: queued {config.queue_time}s, results kept {config.result_ttl:g}s",
         f"  try: REALDREAM_BASE_URL={mock.base_url} SEGMIND_API_KEY={mock.api_key} ...",
+        *([f"  replaying recorded exchanges from {config.replay}"] if config.replay else []),
         "  Ctrl-C stops it.",
     ]
     print("\n".join(lines), file=out, flush=True)

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mocks import _rules
 from mocks._config import MOCK_API_KEY, MockConfig
@@ -50,6 +50,9 @@ __all__ = [
     "Plan",
     "body_too_large",
 ]
+
+if TYPE_CHECKING:
+    from mocks._replay import Replay
 
 logger = logging.getLogger("mocks")
 
@@ -145,6 +148,7 @@ class MockService:
         #: The v2 jobs and the files of their images (see :mod:`mocks._jobs`).
         self.jobs = JobBook(self.ledger)
         self._queue = JobEndpoints(self)
+        self.replay = _replay(self.config.replay)
         self._rng_lock = threading.Lock()
         self._fault_rng = _rng(self.config.seed, "faults")
         self._seed_rng = _rng(self.config.seed, "seeds")
@@ -224,7 +228,8 @@ class MockService:
             return self.answer_now(documented_response(forced, self.clock()))
         if len(request.body) > MAX_BODY_BYTES:
             return self.answer_now(body_too_large(len(request.body)))
-        return self._route(request)
+        replayed = self.replay.plan(request, self) if self.replay is not None else None
+        return replayed or self._route(request)
 
     def _route(self, request: MockRequest) -> Plan:
         self.jobs.settle(self.clock())
@@ -435,6 +440,13 @@ def _script_statuses(body: bytes) -> list[Any]:
     if not isinstance(statuses, list):
         raise ValueError('body: must be {"statuses": [<status, case or "timeout">, ...]}')
     return statuses
+
+
+def _replay(folder: str | None) -> Replay | None:
+    """The recorded exchanges in ``folder`` (``None``: no replay)."""
+    from mocks._replay import Replay
+
+    return Replay.load(folder) if folder is not None else None
 
 
 def _rng(seed: int | None, purpose: str) -> random.Random:

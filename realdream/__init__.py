@@ -9,6 +9,7 @@
 import typing as _typing
 
 from realdream import contract
+from realdream._checks import VerifyRow
 from realdream._errors import (
     STATUS_ERRORS,
     APIConnectionError,
@@ -54,6 +55,7 @@ from realdream._metadata import (
 )
 from realdream._params import GenerationRequest, parse_json_object
 from realdream._policy import MAX_RETRY_WAIT, REDACTED, RetryPolicy
+from realdream._probes import DEFAULT_VERIFY_MAX_COST
 from realdream._result import Credits, GeneratedImage, GenerationResult
 from realdream._version import __version__
 from realdream.contract import (
@@ -74,12 +76,14 @@ from realdream.contract import (
 #: validates requests or reads image metadata, and the CLI's --help, start without them.
 _LAZY = {
     **dict.fromkeys(("DEFAULT_MAX_IN_FLIGHT", "AsyncClient", "Client"), "realdream._client"),
+    **dict.fromkeys(("VerifyReport", "averify", "verify"), "realdream._verify"),
     "DEFAULT_TIMEOUT": "realdream._base",
 }
 
 if _typing.TYPE_CHECKING:  # type checkers see plain imports (and still flag unknown names)
     from realdream._base import DEFAULT_TIMEOUT
     from realdream._client import DEFAULT_MAX_IN_FLIGHT, AsyncClient, Client
+    from realdream._verify import VerifyReport, averify, verify
 else:
 
     def __getattr__(name: str) -> object:
@@ -104,6 +108,7 @@ __all__ = [
     "DEFAULT_NEGATIVE_PROMPT",
     "DEFAULT_SCHEDULER",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_VERIFY_MAX_COST",
     "DEFAULT_WAIT_TIMEOUT",
     "LIMITS",
     "MAX_RETRY_WAIT",
@@ -152,7 +157,10 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedContentTypeError",
     "ValidationError",
+    "VerifyReport",
+    "VerifyRow",
     "__version__",
+    "averify",
     "contract",
     "error_class",
     "error_for_status",
@@ -163,5 +171,6 @@ __all__ = [
     "read_request",
     "request_from_parameters",
     "server_wait",
+    "verify",
     "write_atomic",
 ]

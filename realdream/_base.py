@@ -190,7 +190,8 @@ class BaseClient:
     def _credits(response: httpx.Response) -> Credits:
         try:
             data = response.json()
-            return Credits(float(data["credits"]), float(data.get("free-credits", 0.0)))
+            paid, free = contract.CREDITS_KEYS
+            return Credits(float(data[paid]), float(data.get(free, 0.0)))
         except (ValueError, KeyError, TypeError, RecursionError):
             raise InvalidResponseError(
                 "The credits endpoint answered without a readable balance.",

@@ -191,7 +191,7 @@ def parse_images(
 def _base64_strings(data: Any) -> list[str]:
     if not isinstance(data, dict):
         return []
-    value = data.get("image", data.get("images"))
+    value = data.get(contract.BASE64_ONE_KEY, data.get(contract.BASE64_MANY_KEY))
     if isinstance(value, str):
         return [value]
     if isinstance(value, Sequence) and value and all(isinstance(v, str) for v in value):

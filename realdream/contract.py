@@ -31,12 +31,17 @@ __all__ = [
     "API_KEY_HEADER",
     "API_KEY_PATTERN",
     "API_KEY_SHAPE",
+    "BASE64_ALL_SAMPLES",
+    "BASE64_DATA_PREFIX",
+    "BASE64_MANY_KEY",
+    "BASE64_ONE_KEY",
     "BASE_URL",
     "BASE_URL_ENV",
     "BILLED_STATUSES",
     "CONFIRMED_SCHEDULERS",
     "CONTENT_TYPE",
     "COST_PER_IMAGE_USD",
+    "CREDITS_KEYS",
     "CREDITS_PATH",
     "DEFAULT_NEGATIVE_PROMPT",
     "DEFAULT_SCHEDULER",
@@ -53,7 +58,9 @@ __all__ = [
     "HEADER_REQUEST_ID",
     "HEADER_RETRY_AFTER",
     "HEADER_SEED",
+    "IMAGE_CONTENT_TYPE",
     "IMAGE_HOST",
+    "IMAGE_SIZE_AS_REQUESTED",
     "JOB_ERROR_KEY",
     "JOB_IMAGES_KEY",
     "JOB_METRICS_KEY",
@@ -129,6 +136,8 @@ MODEL_SLUG: Final = _fact("MODEL_SLUG", "sdxl1.0-realdream-lightning", "VERIFIED
 MODEL_NAME: Final = _fact("MODEL_NAME", "RealDream Lightning", "VERIFIED", "the page's title")
 GENERATE_PATH: Final = _fact("GENERATE_PATH", f"/v1/{MODEL_SLUG}", "VERIFIED")
 CREDITS_PATH: Final = _fact("CREDITS_PATH", "/v1/get-user-credits", "VERIFIED")
+#: The credits endpoint answers ``{"credits": <float>, "free-credits": <float>}``.
+CREDITS_KEYS: Final = _fact("CREDITS_KEYS", ("credits", "free-credits"), "VERIFIED", "numbers")
 
 # --- The v2 queue API (submit, then poll; see ../shared/api/v2-facts.md) --------------------
 #: The two paths the vendor serves: ``"v1"`` (one blocking call) and ``"v2"`` (the queue).
@@ -182,6 +191,26 @@ API_KEY_SHAPE: Final = "SG_ followed by 16 hex characters"  # API_KEY_PATTERN, i
 CONTENT_TYPE: Final = _fact(
     "CONTENT_TYPE", "application/json", "VERIFIED", "anything else is a 406"
 )
+
+# --- Success bodies --------------------------------------------------------------------------
+#: ``base64: false`` answers the raw image with this content type.
+IMAGE_CONTENT_TYPE: Final = _fact(
+    "IMAGE_CONTENT_TYPE", "image/jpeg", "REPORTED", "the vendor's pages for sibling SDXL endpoints"
+)
+#: The image has the width and height asked for.
+IMAGE_SIZE_AS_REQUESTED: Final = _fact(
+    "IMAGE_SIZE_AS_REQUESTED", True, "CHOSEN", "the page says 'can only be 1024'"
+)
+#: ``base64: true`` answers JSON: ``{"image": "<b64>"}`` for one sample and
+#: ``{"images": ["<b64>", ...]}`` for several (the shape is unverified; clients accept either
+#: key with a string or a list, and strip a ``data:`` prefix).
+BASE64_ONE_KEY: Final = _fact("BASE64_ONE_KEY", "image", "CHOSEN", "one sample")
+BASE64_MANY_KEY: Final = _fact("BASE64_MANY_KEY", "images", "CHOSEN", "several samples")
+BASE64_DATA_PREFIX: Final = _fact(
+    "BASE64_DATA_PREFIX", False, "CHOSEN", "no data:image/...;base64, prefix"
+)
+#: With ``base64: true`` every sample asked for comes back (and is billed).
+BASE64_ALL_SAMPLES: Final = _fact("BASE64_ALL_SAMPLES", True, "CHOSEN")
 
 # --- Response headers ------------------------------------------------------------------------
 HEADER_REMAINING_CREDITS: Final = _fact(

@@ -16,6 +16,7 @@ PACKAGES = (
     "realdream.contract",
     "realdream.cli",
     "realdream.testing.strategies",
+    "realdream.testing.cassettes",
     "mocks",
     "demo",
 )

@@ -37,6 +37,7 @@ from realdream.cli._common import (
     os_error,
 )
 from realdream.cli._options import SharedOptions, shared_options
+from realdream.cli._verify_cmd import verify_command
 
 __all__ = ["CLIError", "app", "run"]
 
@@ -223,6 +224,9 @@ def info(
         typer.echo(json.dumps(parse_parameters(text), indent=2, ensure_ascii=False))
     else:
         typer.echo(text)
+
+
+app.command(name="verify")(verify_command)
 
 
 @app.command()

@@ -66,6 +66,19 @@ class ImageFormat(str, Enum):
         return f".{self.value}"
 
 
+#: ``--base-url`` and ``--api-key``, as every command that talks to the API takes them.
+BaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        help=f"API base URL (default: ${BASE_URL_ENV}, else Segmind's).", show_default=False
+    ),
+]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(help=f"API key (default: ${API_KEY_ENV}). Never printed.", show_default=False),
+]
+
+
 @dataclass(frozen=True)
 class SharedOptions:
     """What the shared options said: the parameters given, the file format, the connection."""
@@ -137,27 +150,8 @@ def _shared_parameters(retries: int, retries_help: str) -> list[inspect.Paramete
             Annotated[int, typer.Option("--retries", min=0, help=retries_help)],
             retries,
         ),
-        (
-            "base_url",
-            Annotated[
-                str | None,
-                typer.Option(
-                    help=f"API base URL (default: ${BASE_URL_ENV}, else Segmind's).",
-                    show_default=False,
-                ),
-            ],
-            None,
-        ),
-        (
-            "api_key",
-            Annotated[
-                str | None,
-                typer.Option(
-                    help=f"API key (default: ${API_KEY_ENV}). Never printed.", show_default=False
-                ),
-            ],
-            None,
-        ),
+        ("base_url", BaseUrl, None),
+        ("api_key", ApiKey, None),
     ]
     return [inspect.Parameter(name, keyword, annotation=a, default=d) for name, a, d in table]
 

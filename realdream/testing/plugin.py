@@ -20,19 +20,30 @@ Fixtures:
     HTTP code (``requests``, the vendor's sample, a subprocess) at it.
 
 Override ``realdream_mock_config`` to change latency, credits, rate limits or faults.
+
+``pytest --realdream-live`` runs the same tests against the real API instead: the key comes
+from ``SEGMIND_API_KEY`` (without it the run stops before any test), the base URL from
+``REALDREAM_BASE_URL`` (else Segmind's), and ``--realdream-max-cost`` (USD, default 0.05) caps
+what the whole session may spend: a request that would pass it is not sent and its test is
+skipped. ``realdream_client`` and ``realdream_async_client`` then talk to the API;
+``realdream_mock`` and ``realdream_server`` (the mock's controls, raw HTTP that no cap can
+hold) skip their tests. ``realdream_live`` says which mode a test runs in.
 """
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     import mocks
     import realdream
+    from realdream.testing._live import Live
 
 
 #: What to install when a fixture's dependency is missing.
@@ -55,6 +66,79 @@ def _extra() -> Iterator[None]:
         )
 
 
+_LIVE = pytest.StashKey["Live"]()
+#: Why the mock's own fixtures do not run live.
+_MOCK_ONLY = "needs the offline mock (its controls and ledger); not run with --realdream-live"
+_RAW_HTTP = (
+    "raw HTTP to the real API cannot be held to --realdream-max-cost; "
+    "not run with --realdream-live (use realdream_client)"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("realdream", "realdream's fixtures")
+    group.addoption(
+        "--realdream-live",
+        action="store_true",
+        help="run realdream's fixtures against the real API (SEGMIND_API_KEY, "
+        "REALDREAM_BASE_URL) instead of the offline mock",
+    )
+    group.addoption(
+        "--realdream-max-cost",
+        type=float,
+        default=None,
+        metavar="USD",
+        help="with --realdream-live: the most the session may spend (default 0.05)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With ``--realdream-live``: the key and the cap, checked before any test runs."""
+    if not config.getoption("realdream_live", default=False):
+        return
+    from realdream import contract
+    from realdream.testing._live import DEFAULT_LIVE_MAX_COST, Live, LiveBudget
+
+    key = os.environ.get(contract.API_KEY_ENV, "").strip()
+    if not key:
+        raise pytest.UsageError(
+            f"--realdream-live needs an API key in {contract.API_KEY_ENV}; "
+            "no test was run (without --realdream-live the offline mock needs none)"
+        )
+    cap = config.getoption("realdream_max_cost")
+    cap = DEFAULT_LIVE_MAX_COST if cap is None else cap
+    if not math.isfinite(cap) or cap < 0:
+        raise pytest.UsageError(f"--realdream-max-cost={cap}: must be a number of USD >= 0")
+    base_url = os.environ.get(contract.BASE_URL_ENV) or contract.BASE_URL
+    config.stash[_LIVE] = Live(key, base_url, LiveBudget(cap))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    live = config.stash.get(_LIVE, None)
+    if live is None:
+        return None
+    return f"realdream: live against {live.base_url}, at most ${live.budget.cap:g} spent"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    live = config.stash.get(_LIVE, None)
+    if live is not None:
+        budget = live.budget
+        terminalreporter.write_line(
+            f"realdream live: spent ${budget.spent:g} of ${budget.cap:g} at {live.base_url}"
+        )
+
+
+def _live(request: pytest.FixtureRequest) -> Live | None:
+    return request.config.stash.get(_LIVE, None)
+
+
+@pytest.fixture
+def realdream_live(request: pytest.FixtureRequest) -> bool:
+    """True when the session runs with ``--realdream-live`` (against the real API)."""
+    return _live(request) is not None
+
+
 @pytest.fixture
 def realdream_mock_config() -> mocks.MockConfig:
     """The mock's configuration; override this fixture to change it."""
@@ -65,8 +149,12 @@ def realdream_mock_config() -> mocks.MockConfig:
 
 
 @pytest.fixture
-def realdream_mock(realdream_mock_config: mocks.MockConfig) -> mocks.MockService:
+def realdream_mock(
+    request: pytest.FixtureRequest, realdream_mock_config: mocks.MockConfig
+) -> mocks.MockService:
     """An in-process mock service with its own ledger and scripts."""
+    if _live(request) is not None:
+        pytest.skip(_MOCK_ONLY)
     with _extra():
         import mocks
 
@@ -75,17 +163,29 @@ def realdream_mock(realdream_mock_config: mocks.MockConfig) -> mocks.MockService
 
 @pytest.fixture
 def realdream_client(
-    realdream_mock: mocks.MockService, realdream_sleeps: list[float]
+    request: pytest.FixtureRequest, realdream_sleeps: list[float]
 ) -> Iterator[realdream.Client]:
-    """A sync client talking to ``realdream_mock`` in-process (no sockets)."""
-    with _extra():
-        import mocks
+    """A sync client talking to ``realdream_mock`` in-process (no sockets), or, live, to the
+    real API within the session's cap."""
     import realdream
 
+    live = _live(request)
+    if live is not None:
+        import httpx
+
+        from realdream.testing._live import CappedTransport
+
+        transport = CappedTransport(httpx.HTTPTransport(), live.budget)
+        with realdream.Client(live.api_key, base_url=live.base_url, transport=transport) as client:
+            yield client
+        return
+    with _extra():
+        import mocks
+    service = request.getfixturevalue("realdream_mock")
     with realdream.Client(
         mocks.MOCK_API_KEY,
         base_url="http://mock",
-        transport=mocks.MockTransport(realdream_mock),
+        transport=mocks.MockTransport(service),
         sleep=realdream_sleeps.append,
     ) as client:
         yield client
@@ -93,16 +193,28 @@ def realdream_client(
 
 @pytest.fixture
 async def realdream_async_client(
-    realdream_mock: mocks.MockService, realdream_sleeps: list[float]
+    request: pytest.FixtureRequest, realdream_sleeps: list[float]
 ) -> AsyncIterator[realdream.AsyncClient]:
-    """An async client talking to ``realdream_mock`` through an in-process ASGI transport."""
+    """An async client talking to ``realdream_mock`` through an in-process ASGI transport, or,
+    live, to the real API within the session's cap."""
     import httpx
 
-    with _extra():
-        import mocks
     import realdream
 
-    transport = httpx.ASGITransport(app=mocks.create_app(service=realdream_mock))
+    live = _live(request)
+    if live is not None:
+        from realdream.testing._live import AsyncCappedTransport
+
+        capped = AsyncCappedTransport(httpx.AsyncHTTPTransport(), live.budget)
+        async with realdream.AsyncClient(
+            live.api_key, base_url=live.base_url, transport=capped
+        ) as client:
+            yield client
+        return
+    with _extra():
+        import mocks
+    service = request.getfixturevalue("realdream_mock")
+    transport = httpx.ASGITransport(app=mocks.create_app(service=service))
 
     async def record(seconds: float) -> None:
         realdream_sleeps.append(seconds)
@@ -114,12 +226,14 @@ async def realdream_async_client(
 
 
 @pytest.fixture
-def realdream_server(realdream_mock: mocks.MockService) -> Iterator[mocks.RunningMock]:
+def realdream_server(request: pytest.FixtureRequest) -> Iterator[mocks.RunningMock]:
     """A real mock HTTP server on a free loopback port, sharing ``realdream_mock``'s state."""
+    if _live(request) is not None:
+        pytest.skip(_RAW_HTTP)
     with _extra():
         import mocks
-
-    with mocks.serve(service=realdream_mock) as running:
+    service = request.getfixturevalue("realdream_mock")
+    with mocks.serve(service=service) as running:
         yield running
 
 

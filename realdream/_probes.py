@@ -1,0 +1,198 @@
+"""The requests ``realdream verify`` sends, what came back, and what they may cost: data only.
+
+Every path, header, bound and price is read from :mod:`realdream.contract`. Each probe's body
+names the probe in its prompt, so every recorded request is unique (method, path and body) and
+a replay can answer it alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from realdream import contract
+
+__all__ = [
+    "DEFAULT_VERIFY_MAX_COST",
+    "FREE_PROBES",
+    "MALFORMED_KEY",
+    "UNKNOWN_MODEL_PATH",
+    "V2_PROBE",
+    "Budget",
+    "Exchange",
+    "Probe",
+    "billed_probes",
+    "payload",
+    "scheduler_probe",
+    "unconfirmed_schedulers",
+]
+
+#: What ``realdream verify`` may spend by default (USD): the billed probes cost 4 images.
+DEFAULT_VERIFY_MAX_COST: Final = 0.01
+
+#: Sent by the invalid-key probe: not the shape of a key, and never the user's.
+MALFORMED_KEY: Final = "SG_not-a-real-key"
+UNKNOWN_MODEL_PATH: Final = "/v1/realdream-verify-no-such-model"
+KeyUse = Literal["user", "none", "malformed"]
+
+_STEPS: Final = contract.LIMITS["num_inference_steps"]
+_SMALLEST: Final = (
+    int(contract.LIMITS["img_width"].minimum),
+    int(contract.LIMITS["img_height"].minimum),
+)
+
+
+def payload(probe: str, **changes: object) -> dict[str, object]:
+    """The smallest request, named after ``probe`` (seed ``-1``, so the server picks one)."""
+    body: dict[str, object] = {
+        "prompt": f"realdream verify: {probe}",
+        "samples": 1,
+        "num_inference_steps": int(_STEPS.default),
+        "seed": contract.RANDOM_SEED,
+        "img_width": _SMALLEST[0],
+        "img_height": _SMALLEST[1],
+        "base64": False,
+    }
+    body.update(changes)
+    return body
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One request: where it goes, with which key and body, and what a 200 would cost.
+
+    ``images`` is what the service bills if it answers 200; it is reserved against the cap
+    before the request is sent. A free probe with ``images`` is one whose expected answer is
+    an error, but which a service that ignored its own rule could bill.
+    """
+
+    name: str
+    method: str
+    path: str
+    body: Mapping[str, object] | None = None
+    key: KeyUse = "user"
+    content_type: str = contract.CONTENT_TYPE
+    images: int = 0
+    billed: bool = False
+
+    def encoded(self) -> bytes:
+        if self.body is None:
+            return b""
+        return json.dumps(self.body, separators=(",", ":")).encode()
+
+
+_GENERATE: Final = contract.GENERATE_PATH
+
+#: Sent first: their expected answers are errors (or the free credits call), never billed.
+FREE_PROBES: Final = (
+    Probe("credits", "GET", contract.CREDITS_PATH),
+    Probe("no-key", "POST", _GENERATE, payload("no key"), key="none"),
+    Probe("malformed-key", "POST", _GENERATE, payload("malformed key"), key="malformed"),
+    Probe("get-generate", "GET", _GENERATE),
+    Probe("unknown-model", "POST", UNKNOWN_MODEL_PATH, payload("unknown model")),
+    Probe(
+        "content-type",
+        "POST",
+        _GENERATE,
+        payload("wrong content type"),
+        content_type="text/plain",
+        images=1,
+    ),
+    Probe(
+        "out-of-range",
+        "POST",
+        _GENERATE,
+        payload("out of range", num_inference_steps=int(_STEPS.maximum) + 1),
+        images=1,
+    ),
+)
+
+#: The v2 job: one image, submitted to the queue, then polled.
+V2_PROBE: Final = Probe(
+    "v2", "POST", contract.V2_SUBMIT_PATH, payload("v2 job"), images=1, billed=True
+)
+
+
+def billed_probes() -> tuple[Probe, ...]:
+    """The v1 probes that cost images (the v2 job is :data:`V2_PROBE`)."""
+    return (
+        Probe("image", "POST", _GENERATE, payload("image"), images=1, billed=True),
+        Probe(
+            "base64",
+            "POST",
+            _GENERATE,
+            payload("base64", samples=2, base64=True),
+            images=2,
+            billed=True,
+        ),
+    )
+
+
+def unconfirmed_schedulers() -> tuple[str, ...]:
+    """The scheduler names we accept that the vendor's page does not show."""
+    return tuple(n for n in contract.SCHEDULERS if n not in contract.CONFIRMED_SCHEDULERS)
+
+
+def scheduler_probe(name: str) -> Probe:
+    """One image with scheduler ``name``: a refusal is free, an acceptance costs one image."""
+    body = payload(f"scheduler {name}", scheduler=name)
+    return Probe(f"scheduler:{name}", "POST", _GENERATE, body, images=1, billed=True)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request a probe sent and the answer that came back (header names lower case)."""
+
+    probe: str
+    method: str
+    path: str
+    request_body: bytes
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+    def json(self) -> Any:
+        """The body as JSON, or ``None`` when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError):
+            return None
+
+
+class Budget:
+    """What the run may still spend: reserve before a request that may bill, then settle.
+
+    The price per image starts as the contract's and becomes the server's once an answer
+    reports it (``x-cost``).
+    """
+
+    def __init__(self, cap: float, price: float = contract.COST_PER_IMAGE_USD) -> None:
+        self.cap = cap
+        self.price = price
+        self.spent = 0.0
+        self._held = 0.0
+
+    def fits(self, images: int) -> bool:
+        return self.spent + self._held + contract.cost(images, self.price) <= self.cap + 1e-9
+
+    def reserve(self, images: int) -> float | None:
+        """Hold the cost of ``images``; ``None`` when it would pass the cap."""
+        if not self.fits(images):
+            return None
+        held = contract.cost(images, self.price)
+        self._held += held
+        return held
+
+    def settle(self, held: float, spent: float) -> None:
+        """Turn a reservation into what was really spent (``0`` when nothing was billed)."""
+        self._held = max(0.0, self._held - held)
+        self.spent = round(self.spent + spent, 6)
