@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     import mocks
     import realdream
     from realdream.testing._live import Live
+    from realdream.testing.clock import SkipAheadClock
 
 
 #: What to install when a fixture's dependency is missing.
@@ -158,7 +159,8 @@ def realdream_mock(
     with _extra():
         import mocks
 
-    return mocks.MockService(realdream_mock_config)
+    clock = request.getfixturevalue("realdream_clock")
+    return mocks.MockService(realdream_mock_config, clock=clock)
 
 
 @pytest.fixture
@@ -182,11 +184,13 @@ def realdream_client(
     with _extra():
         import mocks
     service = request.getfixturevalue("realdream_mock")
+    clock: SkipAheadClock = request.getfixturevalue("realdream_clock")
     with realdream.Client(
         mocks.MOCK_API_KEY,
         base_url="http://mock",
         transport=mocks.MockTransport(service),
-        sleep=realdream_sleeps.append,
+        sleep=clock.sleep,
+        clock=clock,
     ) as client:
         yield client
 
@@ -215,12 +219,13 @@ async def realdream_async_client(
         import mocks
     service = request.getfixturevalue("realdream_mock")
     transport = httpx.ASGITransport(app=mocks.create_app(service=service))
-
-    async def record(seconds: float) -> None:
-        realdream_sleeps.append(seconds)
-
+    clock: SkipAheadClock = request.getfixturevalue("realdream_clock")
     async with realdream.AsyncClient(
-        mocks.MOCK_API_KEY, base_url="http://mock", transport=transport, sleep=record
+        mocks.MOCK_API_KEY,
+        base_url="http://mock",
+        transport=transport,
+        sleep=clock.async_sleep,
+        clock=clock,
     ) as client:
         yield client
 
@@ -238,6 +243,15 @@ def realdream_server(request: pytest.FixtureRequest) -> Iterator[mocks.RunningMo
 
 
 @pytest.fixture
-def realdream_sleeps() -> list[float]:
-    """The waits the clients' retries asked for, in order; nothing really waits in tests."""
-    return []
+def realdream_clock() -> SkipAheadClock:
+    """The clock the mock and the clients share: real time, but every wait the clients ask for
+    (retries, rate limits, v2 polls) returns at once and moves the clock ahead that far."""
+    from realdream.testing.clock import SkipAheadClock
+
+    return SkipAheadClock()
+
+
+@pytest.fixture
+def realdream_sleeps(realdream_clock: SkipAheadClock) -> list[float]:
+    """The waits the clients asked for, in order; nothing really waits in tests."""
+    return realdream_clock.slept
