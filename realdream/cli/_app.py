@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ import typer
 from realdream import (
     CONFIRMED_SCHEDULERS,
     DEFAULT_SCHEDULER,
+    DEFAULT_WAIT_TIMEOUT,
     SCHEDULERS,
     ConfigurationError,
     RealDreamError,
@@ -36,7 +38,16 @@ from realdream.cli._common import (
     Seams,
     os_error,
 )
-from realdream.cli._options import SharedOptions, shared_options
+from realdream.cli._options import (
+    ApiKey,
+    ApiPath,
+    BaseUrl,
+    Format,
+    ImageFormat,
+    Rpm,
+    SharedOptions,
+    shared_options,
+)
 from realdream.cli._verify_cmd import verify_command
 
 __all__ = ["CLIError", "app", "run"]
@@ -195,6 +206,50 @@ def batch(
 
     args = BatchArgs(file, out, concurrency, max_cost, retry_unknown, progress, dry_run)
     raise typer.Exit(run_batch(args, options, _seams(ctx)))
+
+
+# --- job -------------------------------------------------------------------------------------
+def _positive_seconds(value: float) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{value:g}: must be a number of seconds > 0")
+    return value
+
+
+@app.command()
+def job(
+    ctx: typer.Context,
+    request_id: Annotated[
+        str,
+        typer.Argument(help="The job's id (a batch manifest's request_id).", show_default=False),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the images.")] = Path(),
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            callback=_positive_seconds,
+            help="Seconds to wait; the job keeps running after them.",
+        ),
+    ] = DEFAULT_WAIT_TIMEOUT,
+    image_format: Format = ImageFormat.jpg,
+    retries: Annotated[
+        int,
+        typer.Option("--retries", min=0, help="Retries of a status poll or download that failed."),
+    ] = RetryPolicy().max_retries,
+    rpm: Rpm = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Wait for a v2 job (within the hour the service keeps it) and save its images.
+
+    Nothing more is paid: a job is billed once, when it completes. Files are named as
+    generate names them; when the job's request is unknown (no batch manifest in --out names
+    it), by its request id, without embedded parameters.
+    """
+    from realdream.cli._job_cmd import run_job
+
+    options = SharedOptions({}, image_format, base_url, api_key, retries, ApiPath.v2, rpm)
+    run_job(request_id, out, timeout, options, _seams(ctx))
 
 
 # --- info, schedulers, mock ------------------------------------------------------------------

@@ -69,7 +69,7 @@ def run_batch(args: BatchArgs, options: SharedOptions, seams: Seams) -> int:
     )
     client = None
     if work.pending:  # a run with nothing to send (only images to pick up) needs no key
-        require_key(options)
+        require_key(options.api_key)
         client = batch_client(
             options.api_key,
             base_url=options.base_url,
