@@ -13,6 +13,8 @@ from realdream.cli._saving import Writer
 if TYPE_CHECKING:  # httpx loads with the command bodies, never for --help
     import httpx
 
+    from realdream.cli._backoff import BackoffGate
+
 __all__ = [
     "EXIT_API",
     "EXIT_INTERRUPTED",
@@ -44,7 +46,7 @@ class Seams:
     ``async_transport`` (``batch``) replace the network; ``sleep``/``async_sleep`` every wait
     (retries, pacing, polls, the batch's back-off gate) and ``clock`` the time those waits and
     the elapsed time shown are measured on. ``on_record`` sees each manifest record once it is
-    written. ``None``: the real thing.
+    written. ``gate`` is the batch's shared back-off gate. ``None``: the real thing.
     """
 
     writer: Writer = write_atomic
@@ -54,6 +56,7 @@ class Seams:
     async_sleep: Callable[[float], Awaitable[object]] | None = None
     clock: Callable[[], float] | None = None
     on_record: Callable[[dict[str, Any]], object] | None = None
+    gate: BackoffGate | None = None
 
 
 def os_error(exc: OSError) -> str:
