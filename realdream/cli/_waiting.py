@@ -45,14 +45,15 @@ class Waiting:
     def submitted(self, request_id: str, count: int) -> None:
         """A v2 job was queued (a submit always answers QUEUED)."""
         self._count = count
-        self.say(f"Job {request_id} queued ({images(count)}; {COLD_START})")
+        self.status(JobStatus("QUEUED", request_id))
 
     def status(self, status: JobStatus) -> None:
         """What a status poll read (pass as ``job.wait(on_status=...)``)."""
         state, job = status.state, f"Job {status.request_id}"
         what = images(self._count) if self._count is not None else "its images"
         if state == "QUEUED":
-            self.say(f"{job} queued ({COLD_START})")
+            count = f"{images(self._count)}; " if self._count is not None else ""
+            self.say(f"{job} queued ({count}{COLD_START})")
         elif state == "PROCESSING":
             self.say(f"{job} processing")
         elif state == "COMPLETED":
