@@ -7,6 +7,7 @@ every request is noted with the (fake) time it went out.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -36,7 +37,8 @@ class Exchange:
     kind: str  # submit, status, result, image, generate (v1)
     method: str
     path: str
-    at: float
+    at: float  # when it went out (past the batch's gate)
+    done: float  # when its answer was in
     status: int
     body: bytes
     keyed: bool  # the API key went with it
@@ -61,7 +63,7 @@ class _Notes:
     def note(self, request: httpx.Request, response: httpx.Response, at: float) -> None:
         keyed = contract.API_KEY_HEADER in request.headers
         self.exchanges.append(
-            Exchange(kind_of(request), request.method, request.url.path, at,
+            Exchange(kind_of(request), request.method, request.url.path, at, self.clock(),
                      response.status_code, response.content, keyed)
         )  # fmt: skip
 
@@ -97,7 +99,11 @@ class AsyncRecording(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         at = self.notes.clock()
         await request.aread()
-        response = self.before(request) if self.before is not None else None
+        try:
+            response = self.before(request) if self.before is not None else None
+        except httpx.TransportError:
+            self.notes.note(request, httpx.Response(0), at)
+            raise
         if response is None:
             response = await self.inner.handle_async_request(request)
             await response.aread()
@@ -135,12 +141,17 @@ class Offline:
             "transport": Recording(mocks.MockTransport(self.service), self.notes),
             "async_transport": async_transport,
             "sleep": self.clock.sleep,
-            "async_sleep": self.clock.async_sleep,
+            "async_sleep": self.async_sleep,
             "clock": self.clock,
             **self.overrides,
             **overrides,
         }
         return Seams(**given)
+
+    async def async_sleep(self, seconds: float) -> None:
+        """Skip ahead, and let the other tasks run (as a real sleep would)."""
+        self.clock.sleep(seconds)
+        await asyncio.sleep(0)
 
     def _fail(self, request: httpx.Request) -> httpx.Response | None:
         return self.fail(request) if self.fail is not None else None

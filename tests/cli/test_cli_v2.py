@@ -53,7 +53,7 @@ def test_generate_over_v2_submits_polls_downloads_and_saves_the_image_paid_once(
 
 
 def test_generate_over_v1_is_still_the_default(tmp_path: Path) -> None:
-    offline = Offline()
+    offline = Offline(mocks.MockConfig(latency=0.0))  # (v1's latency is real time)
     ran = offline.run("generate", "a fox", *SMALL, "-o", tmp_path)
     assert ran.code == 0, ran.err
     assert offline.kinds() == ["generate"]
@@ -306,12 +306,32 @@ def test_rpm_paces_job(tmp_path: Path) -> None:
     assert min(gaps(polls)) >= 12.0
 
 
-def test_rpm_paces_a_whole_batch_across_its_workers(tmp_path: Path) -> None:
-    offline = Offline(mocks.MockConfig(latency=0.0, credits=1.0))
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_rpm_paces_a_whole_batch_across_its_workers_under_the_servers_limit(
+    tmp_path: Path, api: str
+) -> None:
+    # The mock refuses a 4th request in any minute; --rpm 3 keeps the three workers under it
+    # together, v2's polls and result requests included. (v1's latency is real time: none.)
+    offline = Offline(mocks.MockConfig(latency=10.0 * (api == "v2"), rate_limit=3, credits=1.0))
     batch = tmp_path / "batch.txt"
-    batch.write_text("".join(f"a kite, take {i}\n" for i in range(6)))
-    ran = offline.run("batch", batch, "-c", "3", "--rpm", "20", *SMALL, "-o", tmp_path / "out")
+    batch.write_text("".join(f"a kite, take {i}\n" for i in range(4)))
+    # A wait that lets no other task in before its request goes out: each request reaches
+    # the mock at the moment the client's pacing gave it, on the skip-ahead clock.
+    seams = offline.seams(async_sleep=offline.clock.async_sleep)
+    ran = offline.run("batch", batch, "--api", api, "-c", "3", "--rpm", "3", "--retries", "0",
+                      *SMALL, "-o", tmp_path / "out", seams=seams)  # fmt: skip
     assert ran.code == 0, ran.err
+    assert 429 not in offline.service.stats.by_status
     sent_at = sorted(e.at for e in offline.exchanges if e.keyed)
-    assert len(sent_at) == 6
-    assert min(gaps(sent_at)) >= 3.0
+    assert len(sent_at) >= 4
+    assert min(gaps(sent_at)) >= 20.0
+    assert offline.charged_images() == 4
+
+
+def test_without_rpm_the_same_batch_meets_the_servers_limit(tmp_path: Path) -> None:
+    offline = Offline(mocks.MockConfig(latency=0.0, rate_limit=3, credits=1.0))
+    batch = tmp_path / "batch.txt"
+    batch.write_text("".join(f"a kite, take {i}\n" for i in range(4)))
+    ran = offline.run("batch", batch, "-c", "3", "--retries", "0", *SMALL, "-o", tmp_path / "out")
+    assert ran.code == 1
+    assert offline.service.stats.by_status[429] >= 1
