@@ -216,6 +216,26 @@ def test_a_job_whose_recorded_expiry_has_passed_is_unknown_without_a_single_poll
     assert not [e for e in offline.exchanges[before:] if any(i in e.path for i in ids)]
 
 
+def test_images_a_killed_run_wrote_for_a_submitted_job_are_picked_up_without_a_poll(
+    batch: Path, tmp_path: Path
+) -> None:
+    # The state a kill between writing a job's images and recording them leaves: the last
+    # record of each item is "submitted", its images are in the folder.
+    offline = Offline()
+    out = tmp_path / "out"
+    assert offline.run(*command(batch, out)).code == 0
+    manifest = out / MANIFEST_NAME
+    kept = [line for line in manifest.read_text().splitlines() if '"status":"done"' not in line]
+    manifest.write_text("\n".join(kept) + "\n")
+    before = len(offline.exchanges)
+    again = offline.run(*command(batch, out))
+    assert again.code == 0, again.err
+    assert summary_value(again.out, "Picked up from an earlier run") == str(len(FILE))
+    assert len(offline.exchanges) == before  # not even a status poll
+    assert {r["recovered"] for r in last_records(out).values()} == {"out"}
+    assert offline.charged_images() == IMAGES
+
+
 # --- failures ------------------------------------------------------------------------------------
 def test_a_failed_job_is_a_failed_item_not_billed_and_a_rerun_sends_it_again(
     batch: Path, tmp_path: Path
