@@ -136,7 +136,8 @@ def generate(
 
     Files are named PROMPT_seedSEED.jpg, with _2of4 for sample 2 of 4, and _copy2 when an
     earlier file has that name. Images --out refuses are written to a per-user fallback
-    folder, and the message says where.
+    folder, and the message says where. With --api v2 a job left running (a timeout, Ctrl-C)
+    is collected later with the `realdream job` command the message gives.
     """
     from realdream.cli._generate_cmd import run_generate
 
@@ -200,7 +201,9 @@ def batch(
 ) -> None:
     """Generate a batch of prompts with bounded concurrency; rerun the same command to resume.
 
-    The parameter options are defaults: a JSON line's own parameters win over them.
+    The parameter options are defaults: a JSON line's own parameters win over them. With
+    --api v2 each job's id is recorded before the run waits for it: a rerun collects the
+    jobs an earlier run left (within the hour) instead of paying again.
     """
     from realdream.cli._batch_cmd import BatchArgs, run_batch
 

@@ -421,7 +421,11 @@ class BatchRunner:
             error = f"the manifest's request_id is not a job id ({exc}); it may have been billed"
             self._expired(item, error, True, maybe_billed=True, request=record.get("request"))
             return
-        result = await self._wait(item, job, expires, 0.0, collected=True)
+        try:
+            result = await self._wait(item, job, expires, 0.0, collected=True)
+        except asyncio.CancelledError:
+            self._report.abandoned.append(item)  # still "submitted": the next run collects it
+            raise
         if result is not None:
             await self._hand_over(item, result, 0.0, expires, collected=True)
 
@@ -583,9 +587,14 @@ class BatchRunner:
             try:
                 placed = place(kept.files, self.options.fallback_dirs, self.options.writer)
             except UnplacedError as exc:
+                again = (
+                    "a rerun within the hour collects the job again, unpaid"
+                    if "expires_at" in kept.fields
+                    else "--retry-unknown buys them again with the same seed"
+                )
                 error = (
                     f"paid, but no folder took the images ({describe(exc.error)}): they are "
-                    "lost; --retry-unknown buys them again with the same seed"
+                    f"lost; {again}"
                 )
                 self._record(kept.item, "failed", error=error, maybe_billed=True, billed=True,
                              **kept.fields)  # fmt: skip

@@ -142,7 +142,8 @@ def summary_lines(report: BatchReport, source: str) -> list[str]:
     if report.lost:
         lines.append(
             f"{len(report.lost)} items' paid images could not be written anywhere; the "
-            "manifest keeps their requests (seed resolved) and --retry-unknown buys them again."
+            "manifest keeps their requests (seed resolved) and --retry-unknown buys them again "
+            "(a v2 job is collected again, unpaid, by a rerun within the hour)."
         )
     if report.unrecorded:
         lines.append("These records could not be written to the manifest:")

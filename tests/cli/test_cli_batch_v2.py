@@ -5,6 +5,8 @@ skip-ahead clock (a job's hour passes in no real time); the mock's ledger is the
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -20,6 +22,7 @@ from realdream.cli._backoff import BackoffGate
 from realdream.cli._batchfile import read_batch
 from realdream.cli._engine import BatchOptions, BatchReport, BatchRunner, batch_client
 from realdream.cli._manifest import MANIFEST_NAME, Manifest
+from realdream.cli._saving import CACHE_ENV
 from tests.cli._offline import (
     BASE,
     SMALL,
@@ -359,6 +362,31 @@ def test_a_submit_that_may_have_queued_without_an_id_is_unknown_and_not_sent_aga
     again = offline.run(*command(batch, out))
     assert summary_value(again.out, "Maybe billed, skipped") == str(len(FILE))
     assert offline.kinds().count("submit") == len(FILE)
+
+
+def test_images_no_folder_takes_are_collected_again_unpaid_by_the_next_run(
+    batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+
+    def full(path: Path, data: bytes) -> Path:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    offline = Offline()
+    out = tmp_path / "out"
+    ran = offline.run(*command(batch, out, "-c", "1"), seams=offline.seams(writer=full))
+    assert ran.code == 1
+    assert "a rerun within the hour collects the job again, unpaid" in ran.err
+    (lost,) = [r for r in last_records(out).values() if r["status"] == "failed"]
+    assert (lost["maybe_billed"], lost["billed"]) == (True, True)
+    assert lost["expires_at"]
+    assert offline.charged_images() == 1  # a full disk stops the batch buying more
+    again = offline.run(*command(batch, out))
+    assert again.code == 0, again.err
+    assert summary_value(again.out, "Collected from earlier runs") == "1"
+    assert offline.charged_images() == IMAGES
+    assert offline.kinds().count("submit") == len(FILE)
+    assert len(list(out.glob("*.jpg"))) == IMAGES
 
 
 # --- the shared back-off gate --------------------------------------------------------------------
