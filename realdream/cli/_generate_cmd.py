@@ -65,10 +65,9 @@ def run_generate(
     client = sync_client(options, seams, api=options.api)
     collect = None
     if options.api is ApiPath.v2:
-        resume = resume_command(out, options.base_url)
         first = f"Submitting a job for {images(request.samples)}"
         with client, waiting(first, seams.clock) as view:
-            result, collect = _generate_v2(client, request, view, resume)
+            result, collect = _generate_v2(client, request, view, out, options.base_url)
     else:
         first = f"Generating {images(request.samples)} ({COLD_START})"
         with client, waiting(first, seams.clock):
@@ -90,23 +89,23 @@ def sync_client(options: SharedOptions, seams: Seams, *, api: ApiPath) -> Client
     )
 
 
-def resume_command(out: Path, base_url: str | None) -> str:
-    """The command that collects a job into ``out`` later: ``realdream job {id} -o OUT``
-    (``{id}`` to be formatted in), with ``--base-url`` when one was given (never the key)."""
-    words = ["realdream", "job", "{id}", "-o", shlex.quote(str(out))]
+def resume_command(request_id: str, out: Path, base_url: str | None) -> str:
+    """The command that collects job ``request_id`` into ``out`` later, with ``--base-url``
+    when one was given (never the key)."""
+    words = ["realdream", "job", request_id, "-o", str(out)]
     if base_url is not None:
-        words += ["--base-url", shlex.quote(base_url)]
-    return " ".join(words)
+        words += ["--base-url", base_url]
+    return shlex.join(words)
 
 
 def _generate_v2(
-    client: Client, request: GenerationRequest, view: Waiting, resume: str
+    client: Client, request: GenerationRequest, view: Waiting, out: Path, base_url: str | None
 ) -> tuple[GenerationResult, str]:
     """Submit one job and wait for it, showing its state; a job left running says how to
     collect it. Returns the result and the command that collects the job again."""
     job = client.submit(request)
     view.submitted(job.request_id, request.samples)
-    collect = resume.format(id=job.request_id)
+    collect = resume_command(job.request_id, out, base_url)
     try:
         return job.wait(DEFAULT_WAIT_TIMEOUT, on_status=view.status), collect
     except JobTimeoutError as exc:
@@ -121,7 +120,8 @@ def _generate_v2(
         if not exc.maybe_billed:
             raise
         raise CLIError(
-            f"error: {one_line(exc)}; job {job.request_id} may have been billed: collect its "
+            f"error: {one_line(exc).rstrip('.')}; job {job.request_id} may have been billed: "
+            "collect its "
             f"images within the hour with: {collect}",
             EXIT_API,
         ) from None

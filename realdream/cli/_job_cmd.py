@@ -54,7 +54,7 @@ def run_job(
             "it): the files are named by its request id and carry no parameters.",
             err=True,
         )
-    again = resume_command(out, options.base_url).format(id=request_id)
+    again = resume_command(request_id, out, options.base_url)
     print_result(result, out, options.image_format.suffix, seams.writer, again)
 
 

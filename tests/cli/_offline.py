@@ -69,22 +69,32 @@ class _Notes:
 
 
 class Recording(httpx.BaseTransport):
-    """A sync transport to the mock that notes every exchange."""
+    """A sync transport to the mock that notes every exchange; ``before`` may answer (or fail)
+    a request instead of the mock."""
 
-    def __init__(self, inner: httpx.BaseTransport, notes: _Notes) -> None:
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        notes: _Notes,
+        before: Callable[[httpx.Request], httpx.Response | None] | None = None,
+    ) -> None:
         self.inner = inner
         self.notes = notes
+        self.before = before
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         at = self.notes.clock()
-        response = self.inner.handle_request(request)
-        response.read()
+        request.read()
+        response = self.before(request) if self.before is not None else None
+        if response is None:
+            response = self.inner.handle_request(request)
+            response.read()
         self.notes.note(request, response, at)
         return response
 
 
 class AsyncRecording(httpx.AsyncBaseTransport):
-    """The asyncio twin of :class:`Recording`; ``before`` may fail a request first."""
+    """The asyncio twin of :class:`Recording`."""
 
     def __init__(
         self,
@@ -138,7 +148,9 @@ class Offline:
             mocks.AsyncMockTransport(self.service), self.notes, lambda r: self._fail(r)
         )
         given: dict[str, Any] = {
-            "transport": Recording(mocks.MockTransport(self.service), self.notes),
+            "transport": Recording(
+                mocks.MockTransport(self.service), self.notes, lambda r: self._fail(r)
+            ),
             "async_transport": async_transport,
             "sleep": self.clock.sleep,
             "async_sleep": self.async_sleep,

@@ -7,10 +7,12 @@ import itertools
 import json
 import os
 import re
+import shlex
 import sys
 import threading
 from pathlib import Path
 
+import httpx
 import pytest
 
 import mocks
@@ -103,6 +105,48 @@ def test_ctrl_c_while_a_job_runs_says_how_to_collect_it_and_that_command_does(
     assert "The request of job" in again.err  # generate keeps no manifest: named by its id
     assert offline.charged_images() == 1
     assert offline.kinds().count("submit") == 1
+
+
+def test_a_download_failing_after_the_job_completed_gives_the_command_that_collects_it(
+    tmp_path: Path,
+) -> None:
+    offline = Offline()
+    offline.fail = lambda r: (
+        httpx.Response(503) if r.url.path.startswith(mocks.CDN_PREFIX) else None
+    )
+    out = tmp_path / "my images {1}"  # a folder a shell (and str.format) would trip on
+    ran = offline.run("generate", "a fox", "--api", "v2", "--seed", "9", "--retries", "0", *SMALL,
+                      "-o", out)  # fmt: skip
+    assert ran.code == 1
+    assert_one_line(ran.err)
+    assert "Service unavailable (503)" in ran.err
+    assert offline.charged_images() == 1  # the job completed: billed
+    command = shlex.split(ran.err.strip().rsplit("within the hour with: ", 1)[1])
+    assert command[:2] == ["realdream", "job"]
+    assert command[3:] == ["-o", str(out), "--base-url", BASE]
+    offline.fail = None
+    again = offline.run(*command[1:-2])
+    assert again.code == 0, again.err
+    assert [Path(p).parent for p in again.out.splitlines()[:-1]] == [out]
+    assert offline.charged_images() == 1
+    assert offline.kinds().count("submit") == 1
+
+
+def test_a_job_still_running_after_ten_minutes_is_exit_1_with_the_command_to_collect_it(
+    tmp_path: Path,
+) -> None:
+    offline = Offline(mocks.MockConfig(latency=900.0, credits=1.0))
+    ran = offline.run("generate", "a fox", "--api", "v2", *SMALL, "-o", tmp_path)
+    assert ran.code == 1
+    assert_one_line(ran.err)
+    (job_id,) = re.findall(r"^error: job (\S+) is still processing after 600 s; it keeps", ran.err)
+    assert ran.err.rstrip().endswith(
+        f"within the hour, collect it with: realdream job {job_id} -o {tmp_path} --base-url {BASE}"
+    )
+    assert not list(tmp_path.iterdir())
+    offline.clock.sleep(300)
+    assert offline.run("job", job_id, "-o", tmp_path).code == 0
+    assert offline.charged_images() == 1
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
