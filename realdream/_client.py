@@ -25,7 +25,7 @@ from realdream._errors import (
     NotFoundError,
     RealDreamError,
 )
-from realdream._jobs import AsyncJob, Job, JobStatus, _JobBase
+from realdream._jobs import AsyncJob, Job, JobStatus, OnStatus, _JobBase
 from realdream._params import GenerationRequest
 from realdream._result import Credits, GenerationResult
 from realdream._retry import RetryPolicy, RetryState
@@ -194,7 +194,9 @@ class Client(BaseClient):
                 return self._failed(job, exc)
             return self._status(job, response)
 
-    def _job_wait(self, job: _JobBase, timeout: float | None) -> GenerationResult:
+    def _job_wait(
+        self, job: _JobBase, timeout: float | None, on_status: OnStatus | None = None
+    ) -> GenerationResult:
         deadline = self._deadline(timeout)
         schedule = self._schedule(job)
         t0 = self._clock()
@@ -206,6 +208,8 @@ class Client(BaseClient):
             if delay > 0:
                 self._sleep(delay)
             status = self._job_status(job)
+            if on_status is not None:
+                on_status(status)
             if status.failure is not None:
                 raise status.failure
             if status.state == "COMPLETED":
@@ -382,7 +386,9 @@ class AsyncClient(BaseClient):
                 return self._failed(job, exc)
             return self._status(job, response)
 
-    async def _job_wait(self, job: _JobBase, timeout: float | None) -> GenerationResult:
+    async def _job_wait(
+        self, job: _JobBase, timeout: float | None, on_status: OnStatus | None = None
+    ) -> GenerationResult:
         deadline = self._deadline(timeout)
         schedule = self._schedule(job)
         t0 = self._clock()
@@ -394,6 +400,8 @@ class AsyncClient(BaseClient):
             if delay > 0:
                 await self._sleep(delay)
             status = await self._job_status(job)
+            if on_status is not None:
+                on_status(status)
             if status.failure is not None:
                 raise status.failure
             if status.state == "COMPLETED":

@@ -13,7 +13,7 @@ import binascii
 import math
 import statistics
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -37,6 +37,7 @@ __all__ = [
     "AsyncJob",
     "Job",
     "JobStatus",
+    "OnStatus",
     "Output",
     "PollSchedule",
     "job_outputs",
@@ -67,6 +68,9 @@ class JobStatus:
     def done(self) -> bool:
         return self.state in contract.TERMINAL_STATES
 
+
+#: What ``wait(on_status=...)`` calls with each status a poll reads.
+OnStatus = Callable[[JobStatus], object]
 
 #: One image of a result: a URL to download, or the image's bytes (base64 outputs).
 Output = str | bytes
@@ -284,14 +288,17 @@ class Job(_JobBase):
         """Poll the job's state once (QUEUED, PROCESSING, COMPLETED or FAILED)."""
         return self._client()._job_status(self)
 
-    def wait(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> GenerationResult:
+    def wait(
+        self, timeout: float | None = DEFAULT_WAIT_TIMEOUT, *, on_status: OnStatus | None = None
+    ) -> GenerationResult:
         """Poll until the job ends; return its result with every image downloaded.
 
+        ``on_status`` is called with every :class:`JobStatus` a poll reads (to show progress).
         Raises :class:`~realdream.GenerationFailedError` for a FAILED job,
         :class:`~realdream.JobTimeoutError` (carrying this job) when ``timeout`` passes first,
         and :class:`~realdream.JobExpiredError` when the server no longer knows the job.
         """
-        return self._client()._job_wait(self, timeout)
+        return self._client()._job_wait(self, timeout, on_status)
 
     def _client(self) -> Client:
         if self.client is None:
@@ -309,9 +316,11 @@ class AsyncJob(_JobBase):
         """Poll the job's state once; see :meth:`Job.status`."""
         return await self._client()._job_status(self)
 
-    async def wait(self, timeout: float | None = DEFAULT_WAIT_TIMEOUT) -> GenerationResult:
+    async def wait(
+        self, timeout: float | None = DEFAULT_WAIT_TIMEOUT, *, on_status: OnStatus | None = None
+    ) -> GenerationResult:
         """Poll until the job ends; see :meth:`Job.wait`."""
-        return await self._client()._job_wait(self, timeout)
+        return await self._client()._job_wait(self, timeout, on_status)
 
     def _client(self) -> AsyncClient:
         if self.client is None:

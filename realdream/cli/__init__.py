@@ -1,4 +1,4 @@
-"""The ``realdream`` command line: generate, batch, info, schedulers, mock.
+"""The ``realdream`` command line: generate, batch, job, info, verify, schedulers, mock.
 
 ``import realdream`` never imports this package's dependencies (typer, rich): they are the
 ``cli`` extra, imported only when :func:`main` runs. The batch engine (no typer, no rich) is

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ import typer
 from realdream import (
     CONFIRMED_SCHEDULERS,
     DEFAULT_SCHEDULER,
+    DEFAULT_WAIT_TIMEOUT,
     SCHEDULERS,
     ConfigurationError,
     RealDreamError,
@@ -36,7 +38,16 @@ from realdream.cli._common import (
     Seams,
     os_error,
 )
-from realdream.cli._options import SharedOptions, shared_options
+from realdream.cli._options import (
+    ApiKey,
+    ApiPath,
+    BaseUrl,
+    Format,
+    ImageFormat,
+    Rpm,
+    SharedOptions,
+    shared_options,
+)
 from realdream.cli._verify_cmd import verify_command
 
 __all__ = ["CLIError", "app", "run"]
@@ -125,7 +136,8 @@ def generate(
 
     Files are named PROMPT_seedSEED.jpg, with _2of4 for sample 2 of 4, and _copy2 when an
     earlier file has that name. Images --out refuses are written to a per-user fallback
-    folder, and the message says where.
+    folder, and the message says where. With --api v2 a job left running (a timeout, Ctrl-C)
+    is collected later with the `realdream job` command the message gives.
     """
     from realdream.cli._generate_cmd import run_generate
 
@@ -189,12 +201,58 @@ def batch(
 ) -> None:
     """Generate a batch of prompts with bounded concurrency; rerun the same command to resume.
 
-    The parameter options are defaults: a JSON line's own parameters win over them.
+    The parameter options are defaults: a JSON line's own parameters win over them. With
+    --api v2 each job's id is recorded before the run waits for it: a rerun collects the
+    jobs an earlier run left (within the hour) instead of paying again.
     """
     from realdream.cli._batch_cmd import BatchArgs, run_batch
 
     args = BatchArgs(file, out, concurrency, max_cost, retry_unknown, progress, dry_run)
     raise typer.Exit(run_batch(args, options, _seams(ctx)))
+
+
+# --- job -------------------------------------------------------------------------------------
+def _positive_seconds(value: float) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{value:g}: must be a number of seconds > 0")
+    return value
+
+
+@app.command()
+def job(
+    ctx: typer.Context,
+    request_id: Annotated[
+        str,
+        typer.Argument(help="The job's id (a batch manifest's request_id).", show_default=False),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the images.")] = Path(),
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            callback=_positive_seconds,
+            help="Seconds to wait; the job keeps running after them.",
+        ),
+    ] = DEFAULT_WAIT_TIMEOUT,
+    image_format: Format = ImageFormat.jpg,
+    retries: Annotated[
+        int,
+        typer.Option("--retries", min=0, help="Retries of a status poll or download that failed."),
+    ] = RetryPolicy().max_retries,
+    rpm: Rpm = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Wait for a v2 job (within the hour the service keeps it) and save its images.
+
+    Nothing more is paid: a job is billed once, when it completes. Files are named as
+    generate names them; when the job's request is unknown (no batch manifest in --out names
+    it), by its request id, without embedded parameters.
+    """
+    from realdream.cli._job_cmd import run_job
+
+    options = SharedOptions({}, image_format, base_url, api_key, retries, ApiPath.v2, rpm)
+    run_job(request_id, out, timeout, options, _seams(ctx))
 
 
 # --- info, schedulers, mock ------------------------------------------------------------------

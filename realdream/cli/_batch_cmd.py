@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 
 from realdream import AsyncClient, GenerationRequest, contract
+from realdream.cli._backoff import BackoffGate
 from realdream.cli._batchfile import BatchFileError, BatchItem, read_batch
 from realdream.cli._common import CLIError, Seams, require_key
 from realdream.cli._engine import (
@@ -66,24 +68,39 @@ def run_batch(args: BatchArgs, options: SharedOptions, seams: Seams) -> int:
         retry_unknown,
         writer=seams.writer,
         fallback_dirs=default_fallback_dirs(out),
+        api=options.api.value,
     )
     client = None
-    if work.pending:  # a run with nothing to send (only images to pick up) needs no key
-        require_key(options)
-        client = batch_client(
-            options.api_key,
-            base_url=options.base_url,
-            concurrency=concurrency,
-            max_retries=options.retries,
-        )
-    report = _execute(client, items, batch_options, progress)
+    if work.pending or work.collect:  # only images to pick up from disk: no key needed
+        require_key(options.api_key)
+        client = _client(options, concurrency, seams)
+    report = _execute(client, items, batch_options, progress, seams)
     _print_summary(report, str(file))
     return report.exit_code
 
 
-def _manifest(out: Path, *, lock: bool) -> Manifest:
+def _client(options: SharedOptions, concurrency: int, seams: Seams) -> AsyncClient:
+    """The batch's client: every request (submits, polls, downloads) waits at one back-off
+    gate, and ``--rpm`` paces them all."""
+    sleep = seams.async_sleep or asyncio.sleep
+    gate = seams.gate or BackoffGate(clock=seams.clock or time.monotonic, sleep=sleep)
+    return batch_client(
+        options.api_key,
+        base_url=options.base_url,
+        concurrency=concurrency,
+        max_retries=options.retries,
+        transport=seams.async_transport,
+        gate=gate,
+        sleep=sleep,
+        clock=seams.clock or time.perf_counter,
+        api=options.api.value,
+        rate_limit_per_minute=options.rpm,
+    )
+
+
+def _manifest(out: Path, *, lock: bool, seams: Seams | None = None) -> Manifest:
     """The output directory's manifest, read (and, with ``lock``, opened for this run)."""
-    manifest = Manifest(out)
+    manifest = Manifest(out, on_append=seams.on_record if seams is not None else None)
     try:
         if lock:
             manifest.open()  # before reading: what another run finished must be seen
@@ -106,17 +123,22 @@ def _print_plan(work: Plan, estimate: float, recoverable: int) -> None:
     images = sum(item.request.samples for item in work.pending)
     typer.echo(
         f"{len(work.pending)} items ({images} images) to send, {len(work.already_done)} "
-        f"already done, {len(work.unknown)} maybe billed ({recoverable} of them to pick up "
-        f"from disk, unpaid); estimated cost ${estimate:.4f}. Nothing was sent."
+        f"already done, {len(work.collect)} jobs an earlier run submitted to collect "
+        f"(unpaid), {len(work.unknown)} maybe billed ({recoverable} of them to pick up from "
+        f"disk, unpaid); estimated cost ${estimate:.4f}. Nothing was sent."
     )
 
 
 def _execute(
-    client: AsyncClient | None, items: list[BatchItem], options: BatchOptions, progress: bool | None
+    client: AsyncClient | None,
+    items: list[BatchItem],
+    options: BatchOptions,
+    progress: bool | None,
+    seams: Seams,
 ) -> BatchReport:
     err = Console(stderr=True)
     listener = ProgressListener(err, enabled=err.is_terminal if progress is None else progress)
-    with _manifest(options.out_dir, lock=True) as manifest, listener:
+    with _manifest(options.out_dir, lock=True, seams=seams) as manifest, listener:
         runner = BatchRunner(client, manifest, options, listener)
         return asyncio.run(_run_batch(runner, items))
 

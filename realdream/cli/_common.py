@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from realdream import API_KEY_ENV, write_atomic
-from realdream.cli._options import SharedOptions
 from realdream.cli._saving import Writer
+
+if TYPE_CHECKING:  # httpx loads with the command bodies, never for --help
+    import httpx
+
+    from realdream.cli._backoff import BackoffGate
 
 __all__ = [
     "EXIT_API",
@@ -35,9 +40,23 @@ class CLIError(Exception):
 
 @dataclass(frozen=True)
 class Seams:
-    """What a caller of :func:`run` may replace: ``writer`` writes every file a batch makes."""
+    """What a caller of :func:`run` may replace (tests, programs that embed the command line).
+
+    ``writer`` writes every file the commands make. ``transport`` (``generate``, ``job``) and
+    ``async_transport`` (``batch``) replace the network; ``sleep``/``async_sleep`` every wait
+    (retries, pacing, polls, the batch's back-off gate) and ``clock`` the time those waits and
+    the elapsed time shown are measured on. ``on_record`` sees each manifest record once it is
+    written. ``gate`` is the batch's shared back-off gate. ``None``: the real thing.
+    """
 
     writer: Writer = write_atomic
+    transport: httpx.BaseTransport | None = None
+    async_transport: httpx.AsyncBaseTransport | None = None
+    sleep: Callable[[float], object] | None = None
+    async_sleep: Callable[[float], Awaitable[object]] | None = None
+    clock: Callable[[], float] | None = None
+    on_record: Callable[[dict[str, Any]], object] | None = None
+    gate: BackoffGate | None = None
 
 
 def os_error(exc: OSError) -> str:
@@ -45,9 +64,9 @@ def os_error(exc: OSError) -> str:
     return f"{where}{exc.strerror or exc}"
 
 
-def require_key(options: SharedOptions) -> None:
+def require_key(api_key: str | None) -> None:
     """Refuse early, naming every way to give a key (and the way to need none)."""
-    given = options.api_key if options.api_key is not None else os.environ.get(API_KEY_ENV, "")
+    given = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
     if not given.strip():
         raise CLIError(
             f"error: no API key: pass --api-key or set {API_KEY_ENV} (get a key at "

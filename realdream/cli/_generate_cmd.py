@@ -1,23 +1,34 @@
-"""``realdream generate``: validate, pay for one request, save every image it made."""
+"""``realdream generate``: validate, pay for one request (v1) or one job (v2), save every image.
+
+The pieces ``realdream job`` shares live here too: the client, the out-folder check, saving a
+result and the line that sums it up.
+"""
 
 from __future__ import annotations
 
 import errno
 import json
 import os
+import shlex
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from realdream import Client, GenerationRequest, GenerationResult, RetryPolicy, contract
-from realdream.cli._common import EXIT_API, CLIError, Seams, os_error, require_key
-from realdream.cli._naming import generate_paths
-from realdream.cli._options import SharedOptions
+from realdream import (
+    DEFAULT_WAIT_TIMEOUT,
+    Client,
+    GenerationRequest,
+    GenerationResult,
+    JobTimeoutError,
+    RealDreamError,
+    RetryPolicy,
+    contract,
+)
+from realdream.cli._common import EXIT_API, EXIT_INTERRUPTED, CLIError, Seams, os_error, require_key
+from realdream.cli._naming import generate_paths, job_paths
+from realdream.cli._options import ApiPath, SharedOptions
 from realdream.cli._saving import (
     Placed,
     UnplacedError,
@@ -27,8 +38,18 @@ from realdream.cli._saving import (
     encoded,
     place,
 )
+from realdream.cli._waiting import COLD_START, Waiting, images, waiting
 
-__all__ = ["run_generate"]
+__all__ = [
+    "check_out_dir",
+    "one_line",
+    "print_result",
+    "resume_command",
+    "run_generate",
+    "save_result",
+    "still_running",
+    "sync_client",
+]
 
 
 def run_generate(
@@ -39,16 +60,122 @@ def run_generate(
     if dry_run:
         _print_dry_run(request)
         return
-    require_key(options)
-    _check_out_dir(out)  # before paying: a bad --out must not cost an image
-    client = Client(
+    require_key(options.api_key)
+    check_out_dir(out)  # before paying: a bad --out must not cost an image
+    client = sync_client(options, seams, api=options.api)
+    collect = None
+    if options.api is ApiPath.v2:
+        first = f"Submitting a job for {images(request.samples)}"
+        with client, waiting(first, seams.clock) as view:
+            result, collect = _generate_v2(client, request, view, out, options.base_url)
+    else:
+        first = f"Generating {images(request.samples)} ({COLD_START})"
+        with client, waiting(first, seams.clock):
+            result = client.generate(request)
+    print_result(result, out, options.image_format.suffix, seams.writer, collect)
+
+
+def sync_client(options: SharedOptions, seams: Seams, *, api: ApiPath) -> Client:
+    """The command's :class:`realdream.Client`: its connection, retries, pacing and seams."""
+    return Client(
         options.api_key,
         base_url=options.base_url,
         retry=RetryPolicy(max_retries=options.retries),
+        api=api.value,
+        rate_limit_per_minute=options.rpm,
+        transport=seams.transport,
+        sleep=seams.sleep or time.sleep,
+        clock=seams.clock or time.perf_counter,
     )
-    with client, _waiting(request.samples):
-        result = client.generate(request)
-    placed = _save_result(result, out, options.image_format.suffix, seams.writer)
+
+
+def resume_command(request_id: str, out: Path, base_url: str | None) -> str:
+    """The command that collects job ``request_id`` into ``out`` later, with ``--base-url``
+    when one was given (never the key)."""
+    words = ["realdream", "job", request_id, "-o", str(out)]
+    if base_url is not None:
+        words += ["--base-url", base_url]
+    return shlex.join(words)
+
+
+def _generate_v2(
+    client: Client, request: GenerationRequest, view: Waiting, out: Path, base_url: str | None
+) -> tuple[GenerationResult, str]:
+    """Submit one job and wait for it, showing its state; a job left running says how to
+    collect it. Returns the result and the command that collects the job again."""
+    job = client.submit(request)
+    view.submitted(job.request_id, request.samples)
+    collect = resume_command(job.request_id, out, base_url)
+    try:
+        return job.wait(DEFAULT_WAIT_TIMEOUT, on_status=view.status), collect
+    except JobTimeoutError as exc:
+        raise still_running(exc, DEFAULT_WAIT_TIMEOUT, f"collect it with: {collect}") from None
+    except KeyboardInterrupt:
+        raise CLIError(
+            f"error: interrupted; job {job.request_id} keeps running on the server and is "
+            f"billed if it completes; collect it within the hour with: {collect}",
+            EXIT_INTERRUPTED,
+        ) from None
+    except RealDreamError as exc:
+        if not exc.maybe_billed:
+            raise
+        raise CLIError(
+            f"error: {one_line(exc).rstrip('.')}; job {job.request_id} may have been billed: "
+            "collect its "
+            f"images within the hour with: {collect}",
+            EXIT_API,
+        ) from None
+
+
+def still_running(exc: JobTimeoutError, timeout: float, then: str) -> CLIError:
+    """The error for a wait that timed out: the job goes on, and what to do about it."""
+    return CLIError(
+        f"error: job {exc.job.request_id} is still {exc.state.lower()} after {timeout:g} s; "
+        f"it keeps running on the server and is billed if it completes; within the hour, "
+        f"{then}",
+        EXIT_API,
+    )
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def check_out_dir(out: Path, *, before: str = "nothing was sent") -> None:
+    """Create ``out`` if needed and prove a file can be written in it."""
+    try:
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out, prefix=".realdream-"):
+            pass
+    except OSError as exc:
+        raise CLIError(f"error: --out {out}: {exc.strerror or exc}; {before}") from None
+
+
+def _print_dry_run(request: GenerationRequest) -> None:
+    sent = request.as_sent()
+    typer.echo(sent.to_json().decode())
+    count = sent.samples
+    typer.echo(
+        f"Estimated cost: ${contract.cost(count):.4f} "
+        f"({images(count)} at ${contract.COST_PER_IMAGE_USD}). Nothing was sent.",
+        err=True,
+    )
+    if request.is_random_seed:
+        typer.echo(
+            "seed -1 was drawn at random for this preview; a real run draws its own.", err=True
+        )
+
+
+def print_result(
+    result: GenerationResult, out: Path, suffix: str, writer: Writer, collect: str | None = None
+) -> None:
+    """Save the images, print each file and the summary line; exit 1 if ``out`` refused them.
+
+    ``collect`` is the command that fetches a v2 job's images again (for the error, if no
+    folder takes them)."""
+    placed = save_result(result, out, suffix, writer, collect)
     for path in placed.where_asked + placed.elsewhere:
         typer.echo(str(path))
     typer.echo(_result_line(result))
@@ -60,73 +187,36 @@ def run_generate(
         )
 
 
-@contextmanager
-def _waiting(images: int) -> Iterator[None]:
-    """A spinner with the time elapsed, on stderr, only when stderr is a terminal: a cold
-    start can take minutes, and silence reads as a hang."""
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield
-        return
-    what = f"Generating {images} image{'s' * (images != 1)} (a cold start can take minutes)"
-    columns = (SpinnerColumn(), TextColumn(what), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        progress.add_task(what, total=None)
-        progress.refresh()  # drawn at once, not at the first tick
-        yield
-
-
-def _check_out_dir(out: Path) -> None:
-    """Create ``out`` if needed and prove a file can be written in it."""
-    try:
-        if out.exists() and not out.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out, prefix=".realdream-"):
-            pass
-    except OSError as exc:
-        raise CLIError(f"error: --out {out}: {exc.strerror or exc}; nothing was sent") from None
-
-
-def _unsaved(result: GenerationResult, out: Path, exc: OSError) -> str:
-    """One line for a paid result no folder took: enough to make it again."""
-    reason = os_error(exc)
-    payload = result.request.payload if result.request is not None else {}
-    request = json.dumps(payload, separators=(",", ":"))  # ASCII: one line
-    return (
-        f"error: paid, but could not save the images in {out} ({reason}); "
-        f"seed {result.seed}; to make them again, send this request: {request}"
-    )
-
-
-def _print_dry_run(request: GenerationRequest) -> None:
-    sent = request.as_sent()
-    typer.echo(sent.to_json().decode())
-    images = sent.samples
-    typer.echo(
-        f"Estimated cost: ${contract.cost(images):.4f} "
-        f"({images} image{'s' * (images != 1)} at ${contract.COST_PER_IMAGE_USD}). "
-        "Nothing was sent.",
-        err=True,
-    )
-    if request.is_random_seed:
-        typer.echo(
-            "seed -1 was drawn at random for this preview; a real run draws its own.", err=True
-        )
-
-
-def _save_result(result: GenerationResult, out: Path, suffix: str, writer: Writer) -> Placed:
+def save_result(
+    result: GenerationResult, out: Path, suffix: str, writer: Writer, collect: str | None = None
+) -> Placed:
     """Write the images where asked, else in a fallback folder; a paid image is never
-    dropped without the request that makes it again."""
+    dropped without the way to get it again.
+
+    Files are named after the prompt and seed; a result whose request is unknown (a job
+    resumed from its id alone) after its request id instead, and carries no parameters.
+    """
     count = len(result.images)
-    prompt = result.request.prompt if result.request is not None else "job"
-    seed = result.seed if result.seed is not None else contract.RANDOM_SEED
-    paths = generate_paths(out, prompt, seed, count, suffix)
+    if result.request is not None:
+        paths = generate_paths(out, result.request.prompt, result.request.seed, count, suffix)
+    else:
+        paths = job_paths(out, result.request_id or "job", result.seed, count, suffix)
     files = [encoded(image, path) for image, path in zip(result.images, paths, strict=True)]
     try:
         return place(files, default_fallback_dirs(out), writer)
     except UnplacedError as exc:
-        raise CLIError(_unsaved(result, out, exc.error), EXIT_API) from None
+        raise CLIError(_unsaved(result, out, exc.error, collect), EXIT_API) from None
+
+
+def _unsaved(result: GenerationResult, out: Path, exc: OSError, collect: str | None) -> str:
+    """One line for a paid result no folder took: enough to get it again."""
+    where = f"error: paid, but could not save the images in {out} ({os_error(exc)})"
+    again = f"collect them again within the hour (into another folder) with: {collect}"
+    if result.request is None:
+        return f"{where}; {again}" if collect else where
+    request = json.dumps(result.request.payload, separators=(",", ":"))  # ASCII: one line
+    make = f"seed {result.seed}; to make them again, send this request: {request}"
+    return f"{where}; {again}; or, {make}" if collect else f"{where}; {make}"
 
 
 def _result_line(result: GenerationResult) -> str:

@@ -4,22 +4,29 @@
 with a single ``write`` as each event happens (and synced to disk with each finished item).
 Every record has ``key``, ``line``, ``status`` and ``at``; by status:
 
-- ``sent``: just before an item's request goes out: ``request`` (the body as sent, seed
-  resolved) and ``files`` (the names its images will get);
+- ``sent``: just before an item's request (v1) or submit (v2) goes out: ``request`` (the
+  body as sent, seed resolved) and ``files`` (the names its images will get);
+- ``submitted``: a v2 job is queued, before its run waits for it: ``request_id``,
+  ``request``, ``files`` and ``expires_at`` (when the service forgets the job, ISO 8601 UTC);
 - ``done``: its images are in the output directory: ``files``, ``seed``, ``cost``,
-  ``request_id``, ``request``, and ``recovered`` when a later run picked them up;
+  ``request_id``, ``request``, and ``recovered`` when a later run picked them up from disk or
+  ``collected`` when a later run fetched an earlier run's job;
 - ``held``: paid for, but the output directory refused the images, so they were written to a
   fallback folder: ``fallback`` (absolute paths), ``files`` (those that did reach the output
   directory), ``error``, ``seed``, ``cost``, ``request_id``, ``request``;
 - ``failed``: ``error``, ``maybe_billed``, ``billed`` (when known), ``request`` (as sent),
-  ``request_id`` (when the server sent one) and ``raw_body`` (where the body of an unreadable
-  HTTP 200 was kept).
+  ``request_id`` (when the server sent one), ``raw_body`` (where the body of an unreadable
+  HTTP 200 was kept), and ``expires_at`` for a v2 job that may still be collected.
+
+v2 records (``submitted``, and ``held`` or ``failed`` records of a job) keep ``expires_at``.
 
 An item's state is its last record. On a rerun ``done`` items are skipped; ``held`` images
 are moved into the output directory; ``failed`` items are sent again (only HTTP 200 is
-billed); items that may have been billed without their images arriving (``sent`` with nothing
-after it, from a killed run, or ``failed`` with ``maybe_billed``) are skipped unless the user
-asks to retry them. A line torn by a crash is ignored.
+billed, and a FAILED job is not billed); a v2 job within its hour (``submitted``, or ``held``
+or ``failed`` with ``maybe_billed`` and ``expires_at`` still ahead) is collected by its id,
+not paid again; items that may have been billed without their images arriving (``sent`` with
+nothing after it, from a killed run, ``failed`` with ``maybe_billed``, or a job past its
+hour) are skipped unless the user asks to retry them. A line torn by a crash is ignored.
 """
 
 from __future__ import annotations
@@ -28,17 +35,25 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal
 
-__all__ = ["MANIFEST_NAME", "Manifest", "ManifestLockedError", "State"]
+__all__ = [
+    "MANIFEST_NAME",
+    "Manifest",
+    "ManifestLockedError",
+    "State",
+    "job_expiry",
+    "timestamp",
+]
 
 MANIFEST_NAME: Final = "realdream-manifest.jsonl"
 MANIFEST_VERSION: Final = 1
 
-State = Literal["done", "failed", "unknown", "new"]
+State = Literal["done", "failed", "submitted", "unknown", "new"]
 
 
 class ManifestLockedError(Exception):
@@ -48,12 +63,16 @@ class ManifestLockedError(Exception):
 class Manifest:
     """The records of one output directory, and an append-only writer for new ones."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, *, on_append: Callable[[dict[str, Any]], object] | None = None
+    ) -> None:
         self.path = directory / MANIFEST_NAME
         self.records: dict[str, dict[str, Any]] = {}
         self.torn_lines = 0
         self._fd: int | None = None
         self._lock = threading.Lock()
+        #: Called with each record once it is written (a seam for tests).
+        self._on_append = on_append
 
     # -- reading -------------------------------------------------------------------------
     def load(self) -> Manifest:
@@ -71,8 +90,9 @@ class Manifest:
             self.records[record["key"]] = record
         return self
 
-    def state(self, key: str) -> State:
-        """What the manifest knows about the item with ``key``."""
+    def state(self, key: str, now: datetime | None = None) -> State:
+        """What the manifest knows about the item with ``key`` at ``now`` (default: now):
+        ``submitted`` is a v2 job still within its hour, to collect by its id."""
         record = self.records.get(key)
         if record is None:
             return "new"
@@ -81,6 +101,9 @@ class Manifest:
             return "done"
         if status == "failed" and not record.get("maybe_billed"):
             return "failed"
+        expires = job_expiry(record)
+        if expires is not None and expires > (now or datetime.now(timezone.utc)):
+            return "submitted"
         return "unknown"
 
     # -- writing -------------------------------------------------------------------------
@@ -115,7 +138,7 @@ class Manifest:
             "key": key,
             "line": line,
             "status": status,
-            "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "at": timestamp(datetime.now(timezone.utc)),
             **fields,
         }
         data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
@@ -124,6 +147,8 @@ class Manifest:
             if sync:
                 os.fsync(self._fd)
             self.records[key] = record
+        if self._on_append is not None:
+            self._on_append(record)
         return record
 
     def close(self) -> None:
@@ -141,6 +166,24 @@ class Manifest:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def timestamp(moment: datetime) -> str:
+    """``moment`` as the manifest writes times: ISO 8601 in UTC."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def job_expiry(record: Mapping[str, Any]) -> datetime | None:
+    """When the v2 job a record names is forgotten by the service (``None``: it names no
+    job that could still be collected: no ``request_id``, or no readable ``expires_at``)."""
+    request_id, expires_at = record.get("request_id"), record.get("expires_at")
+    if not isinstance(request_id, str) or not isinstance(expires_at, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(expires_at)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _parse(line: bytes) -> dict[str, Any] | None:

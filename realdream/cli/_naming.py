@@ -10,7 +10,8 @@ A slug never holds ``_``, so ``_`` separates labelled parts that cannot be confu
 - ``generate``: ``<slug>_seed<seed>[_<i>of<n>][_copy<k>]``: ``a-fox_seed42.jpg``,
   ``a-fox_seed42_2of4.jpg`` (sample 2 of 4), and ``a-fox_seed42_copy2.jpg`` for a second run
   that would otherwise overwrite the first;
-- ``batch``: ``<line>-<slug>-<key>[_<i>of<n>]``: ``0007-a-fox-1f2e3d4c_2of4.jpg``.
+- ``batch``: ``<line>-<slug>-<key>[_<i>of<n>]``: ``0007-a-fox-1f2e3d4c_2of4.jpg``;
+- ``job`` when the job's request is unknown: ``<request-id>[_seed<seed>]...``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "MAX_SLUG_LENGTH",
     "batch_names",
     "generate_paths",
+    "job_paths",
     "sample_names",
     "slugify",
     "stale_temporaries",
@@ -32,6 +34,7 @@ __all__ = [
 #: Characters of prompt kept in a file name (a name stays far below the common 255-byte limit).
 MAX_SLUG_LENGTH: Final = 48
 _FALLBACK: Final = "image"
+_MAX_ID_LENGTH: Final = 128  # a request id is at most 128 characters (the client checks)
 
 
 def slugify(text: str, max_length: int = MAX_SLUG_LENGTH) -> str:
@@ -70,11 +73,24 @@ def generate_paths(directory: Path, prompt: str, seed: int, count: int, suffix: 
     A rerun of the same prompt and seed gets ``_copy2`` (``_copy3``...) on every name, so no
     earlier image is overwritten and no name reads as another sample.
     """
-    stems = sample_names(f"{slugify(prompt)}_seed{seed}", count, "")
+    return _unused(directory, f"{slugify(prompt)}_seed{seed}", count, suffix)
+
+
+def job_paths(
+    directory: Path, request_id: str, seed: int | None, count: int, suffix: str
+) -> list[Path]:
+    """Paths for the images of a job whose request is unknown: named by its request id (and
+    the seed the server reported, if it did), as :func:`generate_paths` names the rest."""
+    stem = slugify(request_id, max_length=_MAX_ID_LENGTH)
+    return _unused(directory, stem if seed is None else f"{stem}_seed{seed}", count, suffix)
+
+
+def _unused(directory: Path, stem: str, count: int, suffix: str) -> list[Path]:
+    stems = sample_names(stem, count, "")
     copy = 1
     while True:
         tag = f"_copy{copy}" if copy > 1 else ""
-        paths = [directory / f"{stem}{tag}{suffix}" for stem in stems]
+        paths = [directory / f"{name}{tag}{suffix}" for name in stems]
         if not any(path.exists() for path in paths):
             return paths
         copy += 1

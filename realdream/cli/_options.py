@@ -1,4 +1,5 @@
-"""The options `generate` and `batch` share, declared once: request parameters and connection.
+"""The options `generate` and `batch` share, declared once: request parameters, the API path
+(`--api`), pacing (`--rpm`) and the connection.
 
 Every bound, default and scheduler name in the help text is read from :data:`realdream.LIMITS`,
 :data:`realdream.SCHEDULERS` and the :class:`realdream.GenerationRequest` model; nothing is
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +36,12 @@ from realdream import (
 __all__ = [
     "PARAMETER_FIELDS",
     "SHARED_OPTION_NAMES",
+    "ApiKey",
+    "ApiPath",
+    "BaseUrl",
+    "Format",
     "ImageFormat",
+    "Rpm",
     "SharedOptions",
     "parameter_help",
     "shared_options",
@@ -66,7 +73,14 @@ class ImageFormat(str, Enum):
         return f".{self.value}"
 
 
-#: ``--base-url`` and ``--api-key``, as every command that talks to the API takes them.
+class ApiPath(str, Enum):
+    """Which API a command uses: v1 (one blocking call) or v2 (a job in the queue)."""
+
+    v1 = "v1"
+    v2 = "v2"
+
+
+#: ``--base-url``, ``--api-key`` and ``--rpm``, as every command that talks to the API takes them.
 BaseUrl = Annotated[
     str | None,
     typer.Option(
@@ -79,15 +93,40 @@ ApiKey = Annotated[
 ]
 
 
+def _positive_rate(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{value:g}: must be a number of requests a minute > 0")
+    return value
+
+
+Rpm = Annotated[
+    float | None,
+    typer.Option(
+        "--rpm",
+        callback=_positive_rate,
+        help="Send at most this many requests a minute, status polls included "
+        "(5 on a free account, 50 on a pro one; default: no pacing).",
+        show_default=False,
+    ),
+]
+_API_HELP: Final = (
+    "v1 holds one call until the image is ready; v2 queues a job and polls it (a batch "
+    "records each job's id, so a rerun collects it instead of paying again)."
+)
+
+
 @dataclass(frozen=True)
 class SharedOptions:
-    """What the shared options said: the parameters given, the file format, the connection."""
+    """What the shared options said: the parameters given, the file format, the API path,
+    the pacing and the connection."""
 
     params: dict[str, Any]
     image_format: ImageFormat
     base_url: str | None
     api_key: str | None
     retries: int
+    api: ApiPath = ApiPath.v1
+    rpm: float | None = None
 
 
 def _number(value: float) -> str:
@@ -133,6 +172,9 @@ _FORMAT_HELP: Final = (
 )
 
 
+Format = Annotated[ImageFormat, typer.Option("--format", "-f", help=_FORMAT_HELP)]
+
+
 def _shared_parameters(retries: int, retries_help: str) -> list[inspect.Parameter]:
     """The shared options as function parameters, in the order help lists them."""
     keyword = inspect.Parameter.KEYWORD_ONLY
@@ -140,16 +182,14 @@ def _shared_parameters(retries: int, retries_help: str) -> list[inspect.Paramete
         (name, _parameter_annotation(name), None) for name in PARAMETER_FIELDS
     ]
     table += [
-        (
-            "image_format",
-            Annotated[ImageFormat, typer.Option("--format", "-f", help=_FORMAT_HELP)],
-            ImageFormat.jpg,
-        ),
+        ("image_format", Format, ImageFormat.jpg),
+        ("api", Annotated[ApiPath, typer.Option("--api", help=_API_HELP)], ApiPath.v1),
         (
             "retries",
             Annotated[int, typer.Option("--retries", min=0, help=retries_help)],
             retries,
         ),
+        ("rpm", Rpm, None),
         ("base_url", BaseUrl, None),
         ("api_key", ApiKey, None),
     ]
@@ -200,4 +240,6 @@ def _gather(given: dict[str, Any]) -> SharedOptions:
         base_url=given["base_url"],
         api_key=given["api_key"],
         retries=given["retries"],
+        api=given["api"],
+        rpm=given["rpm"],
     )

@@ -76,16 +76,23 @@ class ProgressListener:
                 "(nothing paid again).",
                 soft_wrap=True,
             )
+        if plan.collect:
+            self.console.print(
+                f"Collecting {len(plan.collect)} jobs an earlier run submitted, by their ids "
+                "(nothing paid again).",
+                soft_wrap=True,
+            )
         if plan.unknown:
             self.console.print(
                 f"Skipping {len(plan.unknown)} items that may have been billed in an earlier "
                 "run without their images arriving (--retry-unknown sends them again).",
                 soft_wrap=True,
             )
-        self._task = self._progress.add_task("batch", total=len(plan.pending), failed=0, spend=0.0)
+        total = len(plan.pending) + len(plan.collect)
+        self._task = self._progress.add_task("batch", total=total, failed=0, spend=0.0)
 
     def finished(self, outcome: Outcome, spent: float) -> None:
-        self._failed += outcome.status == "failed"
+        self._failed += outcome.status in ("failed", "unknown")
         if self._task is not None:
             self._progress.update(self._task, advance=1, failed=self._failed, spend=spent)
 
@@ -98,12 +105,14 @@ def summary_table(report: BatchReport) -> Table:
     table = Table(title="Batch summary", show_header=False, title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")
-    rate = len(report.done) / report.elapsed if report.elapsed > 0 else 0.0
+    finished = len(report.done) + len(report.collected)
+    rate = finished / report.elapsed if report.elapsed > 0 else 0.0
     rows = [
         ("Items in file", str(report.total)),
         ("Done in this run", str(len(report.done))),
         ("Done earlier (skipped)", str(report.already_done)),
         ("Picked up from an earlier run", str(len(report.recovered))),
+        ("Collected from earlier runs", str(len(report.collected))),
         ("Held in a fallback folder", str(len(report.held))),
         ("Failed", str(len(report.failed) + len(report.lost))),
         ("Not started", str(len(report.not_started))),
@@ -120,7 +129,7 @@ def summary_table(report: BatchReport) -> Table:
 
 def summary_lines(report: BatchReport, source: str) -> list[str]:
     """One line per failure, then what to do next."""
-    problems = report.failed + report.held + report.lost
+    problems = report.failed + report.held + report.lost + report.expired
     lines = [f"{source}:{o.item.line}: {o.error}" for o in problems]
     if report.stop_reason:
         lines.append(f"Stopped launching: {report.stop_reason}.")
@@ -133,7 +142,8 @@ def summary_lines(report: BatchReport, source: str) -> list[str]:
     if report.lost:
         lines.append(
             f"{len(report.lost)} items' paid images could not be written anywhere; the "
-            "manifest keeps their requests (seed resolved) and --retry-unknown buys them again."
+            "manifest keeps their requests (seed resolved) and --retry-unknown buys them again "
+            "(a v2 job is collected again, unpaid, by a rerun within the hour)."
         )
     if report.unrecorded:
         lines.append("These records could not be written to the manifest:")
@@ -143,7 +153,8 @@ def summary_lines(report: BatchReport, source: str) -> list[str]:
     if report.abandoned:
         lines.append(
             f"{len(report.abandoned)} requests were abandoned in flight and may have been "
-            "billed; a rerun skips them unless given --retry-unknown."
+            "billed; a rerun collects those queued as v2 jobs (within the hour) and skips the "
+            "rest unless given --retry-unknown."
         )
     if report.unknown:
         lines.append(

@@ -5,9 +5,10 @@ Two cases, both read from an item's last manifest record:
 - ``held``: the output folder refused the images, so they were written to a fallback folder
   (the record's ``fallback`` paths). They are copied into the output folder and the copies in
   the fallback folder removed.
-- ``sent`` with every planned file already in the output folder: the run was killed after
-  writing the images and before recording them. A file counts only if it is an image whose
-  embedded parameters are exactly those of the request the record says was sent.
+- ``sent`` (v1) or ``submitted`` (a v2 job) with every planned file already in the output
+  folder: the run was killed after writing the images and before recording them. A file
+  counts only if it is an image whose embedded parameters are exactly those of the request
+  the record says was sent.
 
 Anything else (a file missing, different parameters) is left alone: the item stays "maybe
 billed", as before.
@@ -82,7 +83,7 @@ def find_recovery(
         return None
     if record.get("status") == "held":
         return _from_fallback(item, record)
-    if record.get("status") == "sent":
+    if record.get("status") in ("sent", "submitted"):
         return _from_out(item, record, out_dir)
     return None
 

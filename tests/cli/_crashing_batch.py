@@ -2,10 +2,12 @@
 
     python -m tests.cli._crashing_batch POINT N -- batch FILE --out OUT ...
 
-POINT is ``after-write`` (the N-th image is on disk, its ``done`` record not yet written) or
+POINT is ``after-write`` (the N-th image is on disk, its ``done`` record not yet written),
 ``mid-write`` (the N-th image's temporary file is half written, as the core's atomic writer
-leaves it when killed). Used by tests/cli/test_cli_faults.py; it drives the real command line
-through its write seam, nothing patched.
+leaves it when killed) or ``after-submitted`` (the N-th v2 job's ``submitted`` record is
+written: the job is queued and nobody waits for it any more). Used by
+tests/cli/test_cli_faults.py; it drives the real command line through its write and record
+seams, nothing patched.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from realdream import write_atomic
 from realdream.cli._app import Seams, run
@@ -38,10 +41,24 @@ def crash_writer(point: str, at: int) -> Seams:
     return Seams(writer=writer)
 
 
+def crash_recorder(at: int) -> Seams:
+    submitted = 0
+
+    def on_record(record: dict[str, Any]) -> None:
+        nonlocal submitted
+        submitted += record["status"] == "submitted"
+        if submitted == at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return Seams(on_record=on_record)
+
+
 def main() -> int:
     point, at, separator, *argv = sys.argv[1:]
-    if point not in ("after-write", "mid-write") or separator != "--":
+    if point not in ("after-write", "mid-write", "after-submitted") or separator != "--":
         raise SystemExit(__doc__)
+    if point == "after-submitted":
+        return run(argv, seams=crash_recorder(int(at)))
     return run(argv, seams=crash_writer(point, int(at)))
 
 

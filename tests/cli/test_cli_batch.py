@@ -14,10 +14,9 @@ import httpx
 import pytest
 
 import mocks
-from realdream import AsyncClient
-from realdream.cli import _batch_cmd
+from realdream.cli._app import run
 from realdream.cli._backoff import BackoffGate
-from realdream.cli._engine import batch_client
+from realdream.cli._common import Seams
 from realdream.cli._manifest import MANIFEST_NAME, Manifest
 from tests.cli._fakes import FakeTime
 
@@ -119,22 +118,20 @@ async def _no_wait(seconds: float) -> None:
 
 
 def test_a_rate_limit_holds_back_every_worker_until_the_shared_gate_reopens(
-    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     time, events = FakeTime(), list[Event]()
-
-    def logged_client(*args: Any, **kwargs: Any) -> AsyncClient:
-        transport = SendLog(httpx.AsyncHTTPTransport(), time, events)
-        # The refused request's own retry wait is not the point here: it does not wait.
-        gate = LoggingGate(time, events)
-        return batch_client(*args, transport=transport, gate=gate, sleep=_no_wait, **kwargs)
-
-    monkeypatch.setattr(_batch_cmd, "batch_client", logged_client)
+    seams = Seams(
+        async_transport=SendLog(httpx.AsyncHTTPTransport(), time, events),
+        gate=LoggingGate(time, events),
+        async_sleep=_no_wait,  # the refused request's own retry wait is not the point here
+    )
     batch = write_batch(tmp_path / "batch.txt", 6)
     with mocks.serve(mocks.MockConfig(latency=0.0)) as server:
         server.service.script([429])
-        ran = cli("batch", batch, "-o", tmp_path / "out", "-c", "3", *SMALL, *args_for(server))
-        assert ran.code == 0, ran.err
+        command = ["batch", batch, "-o", tmp_path / "out", "-c", "3", *SMALL, *args_for(server)]
+        code = run([str(arg) for arg in command], seams=seams)
+        assert code == 0, capsys.readouterr().err
         assert server.service.stats.by_status[429] == 1
         assert server.service.stats.images == 6
     (closed,) = [i for i, (kind, _, _) in enumerate(events) if kind == "closed"]

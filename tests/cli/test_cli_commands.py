@@ -346,7 +346,9 @@ def test_importing_realdream_does_not_import_the_cli_dependencies() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["generate", "--help"], ["batch", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["generate", "--help"], ["batch", "--help"], ["job", "--help"]]
+)
 def test_help_loads_no_batch_engine_progress_bar_mock_or_pillow(argv: list[str]) -> None:
     code = (
         "import sys\n"
@@ -394,11 +396,12 @@ def _shared(name: str) -> dict[str, tuple[object, ...]]:
 def test_generate_and_batch_share_one_option_set() -> None:
     generate, batch = _shared("generate"), _shared("batch")
     assert set(generate) == set(SHARED_OPTION_NAMES)
-    assert set(PARAMETER_FIELDS) | {"base_url", "api_key", "retries"} <= set(SHARED_OPTION_NAMES)
+    shared = set(PARAMETER_FIELDS) | {"base_url", "api_key", "retries", "api", "rpm"}
+    assert shared <= set(SHARED_OPTION_NAMES)
     assert generate == batch
 
 
-@pytest.mark.parametrize("command", ["generate", "batch", "info", "schedulers"])
+@pytest.mark.parametrize("command", ["generate", "batch", "job", "info", "schedulers"])
 def test_help_fits_80_columns_and_shows_every_flag_whole(
     cli: Cli, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:

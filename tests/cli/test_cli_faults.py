@@ -449,6 +449,39 @@ def test_kill_9_in_the_middle_of_a_write_leaves_nothing_torn_and_buys_nothing_tw
         assert read_parameters(path) == format_parameters(sent, index=index)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_kill_9_after_v2_jobs_are_submitted_then_the_same_command_collects_them_paid_once(
+    batch_cli: Callable[..., Ran], tmp_path: Path
+) -> None:
+    # Three workers, killed the moment the third job's id is recorded: three jobs are queued
+    # on the server (still queued: a second in its queue, and the client's first poll would
+    # come later still) and nobody waits for them. The rerun must collect them by their ids.
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("\n".join(FILE) + "\n")
+    out = tmp_path / "out"
+    config = mocks.MockConfig(latency=0.1, queue_time=1.0, credits=1.0)
+    with mocks.serve(config) as server:
+        command = [*crash_command(out, batch, server), "--api", "v2"]
+        command[command.index("--concurrency") + 1] = "3"
+        crashed = killed_at("after-submitted", 3, command)
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        statuses = [r["status"] for r in last_records(out).values()]
+        assert statuses == ["submitted"] * 3  # lines 4 and 5 never sent
+        assert server.service.stats.images == 0
+        again = batch_cli(*command)  # the same command, no --retry-unknown
+        assert again.code == 0, again.err
+        assert summary_value(again.out, "Collected from earlier runs") == "3"
+        assert summary_value(again.out, "Done in this run") == "2"
+        stats, balance = server.service.stats, server.service.balance
+    assert stats.jobs == len(FILE)  # the server saw one submit per line: none sent twice
+    assert stats.images == IMAGES  # exactly one charge per image
+    assert balance == pytest.approx(1.0 - IMAGES * config.cost_per_image)
+    assert sorted(done_counts(out).values()) == [1] * len(FILE)
+    assert [r["status"] for r in records(out)].count("submitted") == len(FILE)
+    assert len(list(out.glob("*.jpg"))) == IMAGES
+    assert_nothing_torn(out)
+
+
 def _key_of_line(out: Path, line: int) -> str:
     return next(r["key"] for r in records(out) if r["line"] == line)
 
