@@ -41,7 +41,7 @@ PARAMS = {"prompt": "portrait of a sailor, 85mm", "seed": 42, "img_width": 256, 
 
 @dataclass(frozen=True)
 class Outcome:
-    api: str
+    api: realdream.Api
     prompts: int
     accepted: list[Logged]  # API requests answered with anything but 429
     refused: int  # API requests answered 429
@@ -63,17 +63,15 @@ class Outcome:
         return self.prompts / self.wall * 60
 
 
-async def _batch(base_url: str, api: str, prompts: int, limit: float) -> None:
+async def _batch(base_url: str, api: realdream.Api, prompts: int, limit: float) -> None:
+    request = realdream.GenerationRequest.create(PARAMS)
     async with realdream.AsyncClient(
-        KEY,
-        base_url=base_url,
-        api=api,
-        rate_limit_per_minute=limit,  # type: ignore[arg-type]
+        KEY, base_url=base_url, api=api, rate_limit_per_minute=limit
     ) as client:
-        await asyncio.gather(*(client.generate(**PARAMS) for _ in range(prompts)))
+        await asyncio.gather(*(client.generate(request) for _ in range(prompts)))
 
 
-def measure(api: str, prompts: int = PROMPTS, limit: int = LIMIT) -> Outcome:
+def measure(api: realdream.Api, prompts: int = PROMPTS, limit: int = LIMIT) -> Outcome:
     with tempfile.TemporaryDirectory() as scratch:
         log = Path(scratch) / "mock.log"
         with mock_process(LATENCY, "--rate-limit", str(limit), log=log) as mock:
@@ -91,7 +89,7 @@ def rows(prompts: int = PROMPTS, limit: int = LIMIT) -> list[Row]:
         f"--rate-limit {limit} (sliding minute), latency {LATENCY:g} s; counted on the mock"
     )
     out = []
-    for api in ("v1", "v2"):
+    for api in realdream.contract.APIS:
         o = measure(api, prompts, limit)
         what = "requests" if api == "v1" else "requests (submits, polls, results)"
         value = (

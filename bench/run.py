@@ -20,6 +20,7 @@ import platform
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -73,6 +74,16 @@ def sections(quick: bool) -> dict[int, Callable[[], list[Row]]]:
         9: lambda: bench_guard.rows(100 if quick else 400),
         SUITE: suite_row,
     }
+
+
+def run_section(number: int, section: Callable[[], list[Row]]) -> list[Row]:
+    """The section's rows; one that fails is one row saying how, and the run goes on."""
+    try:
+        return section()
+    except Exception as exc:
+        traceback.print_exc()
+        message = " ".join(str(exc).split())[:300].replace("|", "/")
+        return [Row(f"{number} FAILED", type(exc).__name__, message, "-", "")]
 
 
 def table(rows: list[Row]) -> str:
@@ -135,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows: list[Row] = []
     for number in numbers:
-        section_rows = chosen[number]()
+        section_rows = run_section(number, chosen[number])
         rows += section_rows
         print(table(section_rows), flush=True)
     wall = time.perf_counter() - t0
