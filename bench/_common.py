@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import mocks
@@ -23,6 +25,7 @@ __all__ = [
     "KEY",
     "MODEL_SLUG",
     "ROOT",
+    "Logged",
     "MockProcess",
     "Row",
     "cpu_seconds",
@@ -31,6 +34,7 @@ __all__ = [
     "ms",
     "percentile",
     "ratio",
+    "requests_logged",
     "seconds",
 ]
 
@@ -61,22 +65,50 @@ class MockProcess:
 
 
 @contextmanager
-def mock_process(latency: float, *extra: str) -> Iterator[MockProcess]:
-    """``python -m mocks`` on a free loopback port in its own process (no shared GIL)."""
+def mock_process(latency: float, *extra: str, log: Path | None = None) -> Iterator[MockProcess]:
+    """``python -m mocks`` on a free loopback port in its own process (no shared GIL).
+
+    ``log`` receives the mock's request log (one line per request: time, method, path, status);
+    read it with :func:`requests_logged` once the block has ended.
+    """
     command = [sys.executable, "-m", "mocks", "--port", "0", "--latency", str(latency)]
     command += ["--credits", "1000000000", *extra]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        found = re.search(r"http://[\d.]+:\d+", process.stdout.readline())
-        if found is None:
-            raise RuntimeError("the mock server did not print its URL")
-        yield MockProcess(found.group(0), process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with contextlib.ExitStack() as stack:
+        err = stack.enter_context(log.open("w")) if log is not None else subprocess.DEVNULL
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)
+        try:
+            assert process.stdout is not None
+            found = re.search(r"http://[\d.]+:\d+", process.stdout.readline())
+            if found is None:
+                raise RuntimeError("the mock server did not print its URL")
+            yield MockProcess(found.group(0), process.pid)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class Logged:
+    """One line of the mock's request log."""
+
+    at: float  # wall-clock seconds (the log's milliseconds)
+    method: str
+    path: str
+    status: int
+
+
+_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (\w+) (\S+) (\d{3}) ")
+
+
+def requests_logged(log: Path) -> list[Logged]:
+    """Every request in a mock's request log (see :func:`mock_process`)."""
+    out = []
+    for line in log.read_text().splitlines():
+        found = _LOG_LINE.match(line)
+        if found:
+            stamp = datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            out.append(Logged(stamp, found.group(2), found.group(3), int(found.group(4))))
+    return out
 
 
 def cpu_seconds(pid: int) -> float:

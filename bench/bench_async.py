@@ -11,8 +11,9 @@ same semaphore, and 32 threads of ``requests.Session``.
     python -m bench.bench_async [--sizes 1 32 256 1024]
 
 Targets (issue 12): gather(1024) within 1.20x of Semaphore(32); CPU per request at 1,024 in
-flight within 1.50x of that at 32. Before the fix, gather collapses (httpcore's pool scheduling
-costs O(requests x connections) per request: encode/httpcore#1035).
+flight within 1.50x of that at 32. Without a bound, gather collapses (httpcore's pool
+scheduling costs O(requests x connections) per request: encode/httpcore#1035): 3.3x before
+``AsyncClient`` kept at most ``max_in_flight`` (32) requests on the wire.
 """
 
 from __future__ import annotations

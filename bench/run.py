@@ -1,6 +1,6 @@
 """Every benchmark side by side with what a user would pick instead, in one run.
 
-    python -m bench.run                 # everything (about 8 minutes on 2 cores)
+    python -m bench.run                 # everything (about 14 minutes on 2 cores)
     python -m bench.run --quick         # fewer samples and smaller runs, no test-suite row
     python -m bench.run --only 2 5      # some sections
 
@@ -8,7 +8,8 @@ Prints a table (median and ratio per row, with method and sample size) and write
 ``bench/results.md`` with the date, the machine, its load and the command. These machines are
 noisy: rows are medians, peers are measured interleaved in the same run, and ratios are what
 count. Sections: 1 start-up, 2 client overhead by response size, 3 async scaling, 4 batch,
-5 mock server, 6 demo, 7 test suite (see bench/README.md).
+5 mock server, 6 demo, 7 v2 polling, 8 pacing, 9 spend guard, 10 test suite (see
+bench/README.md).
 """
 
 from __future__ import annotations
@@ -19,13 +20,26 @@ import platform
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from bench import bench_async, bench_batch, bench_client, bench_demo, bench_mock, bench_startup
+from bench import (
+    bench_async,
+    bench_batch,
+    bench_client,
+    bench_demo,
+    bench_guard,
+    bench_mock,
+    bench_pacing,
+    bench_polling,
+    bench_startup,
+)
 from bench._common import ROOT, Row, seconds
 
 RESULTS = ROOT / "bench" / "results.md"
+#: The test suite's section: the last, and left out of --quick.
+SUITE = 10
 
 
 def suite_row() -> list[Row]:
@@ -41,7 +55,7 @@ def suite_row() -> list[Row]:
     wall = time.perf_counter() - t0
     summary = (run.stdout.strip().splitlines() or ["(no output)"])[-1]
     name, what = "pytest, HYPOTHESIS_PROFILE=ci", summary.strip("= ")
-    return [Row("7 test suite", name, what, "1 run", seconds(wall))]
+    return [Row(f"{SUITE} test suite", name, what, "1 run", seconds(wall))]
 
 
 def sections(quick: bool) -> dict[int, Callable[[], list[Row]]]:
@@ -55,8 +69,21 @@ def sections(quick: bool) -> dict[int, Callable[[], list[Row]]]:
         ),
         5: lambda: [bench_mock.stall_row(), *bench_mock.rows(48 if quick else 160)],
         6: lambda: bench_demo.rows(2 if quick else 5),
-        7: suite_row,
+        7: lambda: bench_polling.rows(jobs=50 if quick else 100, off_grid=not quick),
+        8: lambda: bench_pacing.rows(prompts=100 if quick else 200),
+        9: lambda: bench_guard.rows(100 if quick else 400),
+        SUITE: suite_row,
     }
+
+
+def run_section(number: int, section: Callable[[], list[Row]]) -> list[Row]:
+    """The section's rows; one that fails is one row saying how, and the run goes on."""
+    try:
+        return section()
+    except Exception as exc:
+        traceback.print_exc()
+        message = " ".join(str(exc).split())[:300].replace("|", "/")
+        return [Row(f"{number} FAILED", type(exc).__name__, message, "-", "")]
 
 
 def table(rows: list[Row]) -> str:
@@ -107,19 +134,19 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         nargs="*",
         type=int,
-        choices=range(1, 8),
+        choices=range(1, SUITE + 1),
         default=None,
         help="run these sections; their rows replace theirs in results.md, the rest stay",
     )
     args = parser.parse_args(argv)
     chosen = sections(args.quick)
-    numbers = args.only or [n for n in chosen if not (args.quick and n == 7)]
+    numbers = args.only or [n for n in chosen if not (args.quick and n == SUITE)]
     start_load = load()
     print(f"machine: {machine()}; load average {start_load}", flush=True)
     t0 = time.perf_counter()
     rows: list[Row] = []
     for number in numbers:
-        section_rows = chosen[number]()
+        section_rows = run_section(number, chosen[number])
         rows += section_rows
         print(table(section_rows), flush=True)
     wall = time.perf_counter() - t0

@@ -6,6 +6,7 @@ into the page) it calls the real API; without, the offline mock in the same proc
 
 from demo._app import main, parse_args
 from demo._backend import (
+    API_ENV,
     DEFAULT_MOCK_LATENCY_S,
     MOCK_ENV,
     MOCK_LATENCY_ENV,
@@ -22,6 +23,7 @@ from demo._ui import GENERATE_INPUTS, GENERATE_OUTPUTS, build_demo, launch_optio
 from demo._visitor import Visitor
 
 __all__ = [
+    "API_ENV",
     "DEFAULT_MOCK_LATENCY_S",
     "EXAMPLES",
     "GENERATE_INPUTS",

@@ -12,7 +12,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from demo._backend import MOCK_ENV, MOCK_LATENCY_ENV, Backend, Mode
+from demo._backend import (
+    API_ENV,
+    DEFAULT_API,
+    MOCK_ENV,
+    MOCK_LATENCY_ENV,
+    Backend,
+    Mode,
+    api_from_env,
+)
 from demo._guard import Guard, format_usd
 from demo._outputs import DEFAULT_KEEP_OUTPUTS_MB, KEEP_OUTPUTS_MB_ENV
 from demo._settings import (
@@ -32,6 +40,7 @@ from demo._settings import (
 from demo._signin import sign_in_problem
 from demo._ui import DEFAULT_CONCURRENCY, DEFAULT_MAX_QUEUE, build_demo, launch_options
 from demo._visitor import distrust_proxy_headers
+from realdream import contract
 
 __all__ = [
     "CONCURRENCY_ENV",
@@ -89,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SECONDS",
         help=f"seconds the offline mock takes per request ({MOCK_LATENCY_ENV}; default 1.0)",
+    )
+    add(
+        "--api",
+        choices=contract.APIS,
+        default=None,
+        help=(
+            "v1: one blocking call per generation; v2: a queued job whose state (queued, "
+            f"processing) the progress bar shows ({API_ENV}; default {DEFAULT_API})"
+        ),
     )
     add(
         "--host",
@@ -199,7 +217,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = os.environ
     try:
-        backend = Backend.from_env(force_mock=args.mock, mock_latency_s=args.mock_latency)
+        api = args.api or api_from_env(env)
+    except ValueError as exc:  # a bad REALDREAM_API, named in the message
+        parser.error(str(exc))
+    try:
+        backend = Backend.from_env(force_mock=args.mock, mock_latency_s=args.mock_latency, api=api)
     except ValueError as exc:  # a bad --mock-latency or REALDREAM_MOCK_LATENCY: a usage error
         where = "" if args.mock_latency is None else "argument --mock-latency: "
         parser.error(f"{where}{exc}")

@@ -11,6 +11,9 @@ a key typed into the page              ``REALDREAM_BASE_URL`` or the real API, t
 nothing                                the in-process offline mock
 =====================================  ===============================================
 
+``REALDREAM_API=v2`` (or ``--api v2``) sends every request through the v2 queue (submit, then
+poll), on any route; v1 (one blocking call) is the default.
+
 A typed key lives only in the call that uses it: the client made for it is closed when the
 call returns, so one visitor's key is never seen by, stored for or used for another. A typed
 key without the documented shape is refused before any request.
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
     from mocks import MockService
 
 __all__ = [
+    "API_ENV",
+    "DEFAULT_API",
     "DEFAULT_MOCK_LATENCY_S",
     "MOCK_ENV",
     "MOCK_LATENCY_ENV",
@@ -42,9 +47,13 @@ __all__ = [
     "KeyShapeError",
     "Mode",
     "Route",
+    "api_from_env",
     "check_key_shape",
 ]
 
+#: ``v1`` (one blocking call per generation) or ``v2`` (a queued job, its state shown).
+API_ENV: Final = "REALDREAM_API"
+DEFAULT_API: Final[realdream.Api] = "v1"
 #: Set to 1/true/yes/on to force the offline mock even when a key is configured.
 MOCK_ENV: Final = "REALDREAM_MOCK"
 #: Seconds the offline mock takes per request (default :data:`DEFAULT_MOCK_LATENCY_S`).
@@ -78,6 +87,7 @@ class Route:
     offline: bool
     expected_latency_s: float
     server_key: bool = False
+    api: realdream.Api = DEFAULT_API
 
 
 class KeyShapeError(ValueError):
@@ -103,7 +113,8 @@ class Backend:
 
     ``mock_transport`` makes a fresh transport onto the app's one mock service per request;
     ``mock_key`` is the key sent to it (default: the mock's documented test key).
-    ``api_transport`` replaces the network for the other routes (tests use it).
+    ``api_transport`` replaces the network for the other routes (tests use it). ``api`` is
+    the path every request takes: ``"v1"`` or ``"v2"`` (the queue).
     """
 
     mode: Mode
@@ -115,9 +126,13 @@ class Backend:
     max_retries: int | None = None
     mock_key: str | None = None
     api_transport: TransportFactory | None = None
+    api: realdream.Api = DEFAULT_API
+
+    def __post_init__(self) -> None:
+        _check_api(self.api, "api")
 
     def __repr__(self) -> str:
-        return f"Backend(mode={self.mode.value!r}, base_url={self.base_url!r})"
+        return f"Backend(mode={self.mode.value!r}, base_url={self.base_url!r}, api={self.api!r})"
 
     @property
     def accepts_typed_key(self) -> bool:
@@ -137,16 +152,19 @@ class Backend:
         *,
         force_mock: bool = False,
         mock_latency_s: float | None = None,
+        api: realdream.Api | None = None,
     ) -> Backend:
-        """Read ``SEGMIND_API_KEY``, ``REALDREAM_BASE_URL``, ``REALDREAM_MOCK`` and friends."""
+        """Read ``SEGMIND_API_KEY``, ``REALDREAM_BASE_URL``, ``REALDREAM_MOCK``,
+        ``REALDREAM_API`` and friends; ``api`` (the ``--api`` option) overrides the variable."""
         env = os.environ if environ is None else environ
         latency = _latency_from(env) if mock_latency_s is None else mock_latency_s
+        api = api_from_env(env) if api is None else api
         forced = force_mock or env.get(MOCK_ENV, "").strip().lower() in _TRUE
         base_url = env.get(realdream.BASE_URL_ENV, "").strip() or None
         server_key = env.get(realdream.API_KEY_ENV, "").strip() or None
         if forced or (server_key is None and base_url is None):
             mode = Mode.FORCED_MOCK if forced else Mode.OFFLINE
-            return cls.offline(mode=mode, latency_s=latency)
+            return cls.offline(mode=mode, latency_s=latency, api=api)
         mode = Mode.SERVER_KEY if server_key else Mode.CUSTOM_SERVER
         mock = cls.offline(latency_s=latency)  # for visitors who tick "Offline mock"
         return cls(
@@ -156,6 +174,7 @@ class Backend:
             mock_transport=mock.mock_transport,
             mock_latency_s=latency,
             service=mock.service,
+            api=api,
         )
 
     @classmethod
@@ -165,6 +184,7 @@ class Backend:
         mode: Mode = Mode.OFFLINE,
         latency_s: float = DEFAULT_MOCK_LATENCY_S,
         max_retries: int | None = None,
+        api: realdream.Api = DEFAULT_API,
         **config: Any,
     ) -> Backend:
         """The built-in mock in this process: one :class:`mocks.MockService` for the app.
@@ -181,23 +201,26 @@ class Backend:
             mock_latency_s=latency_s,
             service=service,
             max_retries=max_retries,
+            api=api,
         )
 
     def route(self, typed_key: str | None, *, offline: bool = False) -> Route:
         """Where a request with ``typed_key`` (stripped, or ``None``) goes, in words."""
         if self._uses_mock(typed_key, offline):
-            return Route("offline mock (placeholder images)", True, self.mock_latency_s)
+            label = "offline mock (placeholder images)"
+            return Route(label, True, self.mock_latency_s, api=self.api)
         server = self.base_url or contract.BASE_URL
         whose = "your key" if typed_key else "this app's key"
         if self.mode is Mode.CUSTOM_SERVER and not typed_key:
             whose = "the mock test key"
         on_server_key = typed_key is None and self.server_key is not None
         latency = contract.ADVERTISED_LATENCY_S
-        return Route(f"{server} with {whose}", False, latency, server_key=on_server_key)
+        label = f"{server} with {whose}"
+        return Route(label, False, latency, server_key=on_server_key, api=self.api)
 
     def client(self, typed_key: str | None, *, offline: bool = False) -> realdream.Client:
         """A new client for one request; close it when done (``with backend.client(...)``)."""
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"api": self.api}
         if self.max_retries is not None:
             options["retry"] = realdream.RetryPolicy(max_retries=self.max_retries)
         if self._uses_mock(typed_key, offline):
@@ -220,6 +243,19 @@ class Backend:
         if self.mode is Mode.FORCED_MOCK or offline:
             return True
         return self.mode is Mode.OFFLINE and not typed_key
+
+
+def api_from_env(env: Mapping[str, str]) -> realdream.Api:
+    """``REALDREAM_API`` (``v1`` or ``v2``; empty or unset: ``v1``)."""
+    text = env.get(API_ENV, "").strip().lower()
+    return _check_api(text, API_ENV) if text else DEFAULT_API
+
+
+def _check_api(value: str, name: str) -> realdream.Api:
+    if value not in contract.APIS:
+        allowed = " or ".join(contract.APIS)
+        raise realdream.ConfigurationError(f"{name}={value!r}: must be {allowed}")
+    return value
 
 
 def _mock_key() -> str:

@@ -74,13 +74,22 @@ class NotSavedError(Exception):
 
 
 def readable(exc: realdream.RealDreamError) -> str:
-    """One readable line for ``exc``, e.g. ``Not enough credits (406): ... Top up ...``."""
+    """One readable line for ``exc``, e.g. ``Not enough credits (406): ... Top up ...``.
+
+    An error that may have cost credits says so (a v2 job whose poll failed may still
+    complete, and be billed); a v2 wait that timed out says it in its own words.
+    """
+    text = _readable(exc)
+    if exc.maybe_billed and not isinstance(exc, realdream.JobTimeoutError):
+        text = f"{text} {_MAYBE_BILLED}"
+    return text
+
+
+def _readable(exc: realdream.RealDreamError) -> str:
     if isinstance(exc, realdream.ValidationError):
         return f"Invalid parameters: {exc}"
     if isinstance(exc, realdream.APIStatusError):
         return _status_message(exc)
-    if isinstance(exc, realdream.APIConnectionError):
-        return f"{exc} {_MAYBE_BILLED}" if exc.maybe_billed else str(exc)
     if isinstance(exc, realdream.InvalidResponseError):
         return f"Unreadable answer ({exc.status_code}): {exc}"
     if isinstance(exc, realdream.ConfigurationError):

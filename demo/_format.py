@@ -53,6 +53,7 @@ def details(
     """Everything known about the run, as JSON: the request as sent, timing, cost, credits."""
     data: dict[str, Any] = {
         "backend": route.label,
+        "api": route.api,
         "offline": route.offline,
         "elapsed_s": round(result.elapsed, 3),
         "generation_time_s": result.generation_time,

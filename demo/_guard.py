@@ -390,10 +390,14 @@ def was_billed(error: BaseException) -> bool:
     Only HTTP 200 is billed, so any HTTP error status and any failure before the request was
     sent release the reservation. Anything after a 200 counts as paid (an unreadable body, or
     an error the core marks ``billed``), and so does a connection lost after sending
-    (``maybe_billed``) and any error this function does not know (the safe reading).
+    (``maybe_billed``) and any error this function does not know (the safe reading). A v2 job
+    that ended FAILED was not billed, even when its state came with HTTP 200; one that may
+    still complete (a wait that timed out, a poll that failed) says ``maybe_billed``.
     """
     if getattr(error, "billed", False) or getattr(error, "maybe_billed", False):
         return True
+    if isinstance(error, realdream.GenerationFailedError):
+        return False
     if getattr(error, "status_code", None) in contract.BILLED_STATUSES:
         return True
     not_billed = (

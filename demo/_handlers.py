@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
+import queue
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Final, NamedTuple, TypeVar
 import gradio as gr
 
 import realdream
-from demo import _format, _outputs
+from demo import _format, _jobs, _outputs
 from demo._backend import Backend, Route, check_key_shape
 from demo._errors import NotSavedError, to_gr_error
 from demo._guard import Guard
@@ -83,7 +84,9 @@ class Handlers:
     """The app's handlers, bound to its backend, its spend guard and its output folder.
 
     On the app's own key, ``guard`` applies (default: :class:`GuardSettings`'s limits, kept in
-    memory); ``None`` only when the backend has no key of its own.
+    memory); ``None`` only when the backend has no key of its own. On a v2 backend a job is
+    waited on at most ``job_timeout_s``; ``clock`` and ``sleep`` time and space its polls
+    (tests pass a fake clock shared with the mock).
     """
 
     def __init__(
@@ -94,8 +97,14 @@ class Handlers:
         guard: Guard | None = None,
         keep_outputs_mb: float | None = None,
         spaces: bool | None = None,
+        job_timeout_s: float = _jobs.JOB_TIMEOUT_S,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.backend = backend
+        self.job_timeout_s = job_timeout_s
+        self._clock = clock
+        self._sleep = sleep
         #: Created on the first save; each run writes into a fresh folder inside it.
         self.outputs = OutputFolder.from_env(
             output_dir or default_output_dir(), max_mb=keep_outputs_mb
@@ -204,8 +213,33 @@ class Handlers:
     ) -> realdream.GenerationResult:
         count = f"{request.samples} image{'s' if request.samples > 1 else ''}"
         progress(0.0, desc=f"Sending the request ({count})")
+        expected = route.expected_latency_s
         with self.backend.client(key, offline=route.offline) as client:
-            return _wait(lambda: client.generate(request), progress, route.expected_latency_s)
+            if route.api == "v2":
+                return self._job(client, request, progress, expected)
+            return _wait(lambda: client.generate(request), progress, expected, self._clock)
+
+    def _job(
+        self,
+        client: realdream.Client,
+        request: realdream.GenerationRequest,
+        progress: gr.Progress,
+        expected_s: float,
+    ) -> realdream.GenerationResult:
+        """A v2 job, its state shown as the polls learn it (see :mod:`demo._jobs`)."""
+
+        def run(on_state: _jobs.OnState) -> realdream.GenerationResult:
+            return _jobs.run_job(
+                client,
+                request,
+                expected_s=expected_s,
+                on_state=on_state,
+                timeout_s=self.job_timeout_s,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+
+        return _watch(run, progress, expected_s, self._clock)
 
     def _present(
         self, result: realdream.GenerationResult, route: Route, visitor: Visitor
@@ -256,17 +290,70 @@ def preset_from_size(width: float, height: float) -> str:
     return preset_for(width, height) if width and height else CUSTOM_SIZE
 
 
-def _wait(call: Callable[[], _T], progress: gr.Progress, expected_s: float) -> _T:
+def _wait(
+    call: Callable[[], _T],
+    progress: gr.Progress,
+    expected_s: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> _T:
     """Run ``call`` in a worker thread, moving the progress bar while waiting for it."""
-    started = time.monotonic()
+    started = clock()
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(call)
         while True:
             try:
                 return future.result(timeout=_TICK_S)
             except concurrent.futures.TimeoutError:
-                waited = time.monotonic() - started
+                waited = clock() - started
                 progress(_estimate(waited, expected_s), desc=f"Generating… {waited:.0f} s")
+
+
+def _watch(
+    run: Callable[[_jobs.OnState], _T],
+    progress: gr.Progress,
+    expected_s: float,
+    clock: Callable[[], float],
+) -> _T:
+    """Run a job in a worker thread; show every state it reports, in order, and the time since
+    the submit in between (Gradio's progress belongs to this thread, so the worker only queues
+    its reports)."""
+    reports: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
+    shown = _Shown(progress, expected_s, clock)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(run, lambda *report: reports.put(report))
+        while True:
+            while not reports.empty():
+                shown.report(*reports.get())
+            try:
+                result = future.result(timeout=_TICK_S)
+            except concurrent.futures.TimeoutError:
+                shown.tick()
+                continue
+            while not reports.empty():
+                shown.report(*reports.get())
+            return result
+
+
+class _Shown:
+    """The job's last reported state on the progress bar, with the time since the submit."""
+
+    def __init__(self, progress: gr.Progress, expected_s: float, clock: Callable[[], float]):
+        self._progress = progress
+        self._expected = expected_s
+        self._clock = clock
+        self._state = _jobs.SUBMITTING
+        self._started = clock()
+
+    def report(self, state: str, waited: float) -> None:
+        self._state, self._started = state, self._clock() - waited
+        self._show(waited)
+
+    def tick(self) -> None:
+        self._show(self._clock() - self._started)
+
+    def _show(self, waited: float) -> None:
+        fraction = _estimate(waited, self._expected)
+        self._progress(fraction, desc=_jobs.describe(self._state, waited))
 
 
 def _estimate(waited: float, expected: float) -> float:

@@ -158,10 +158,9 @@ class Client(BaseClient):
         """
         sent, body = self._prepare(request, params, "v2")
         state = self._new_state(_submit_policy(self.retry))
-        submitted = self._clock()
         with sent_as(sent):
             response = self._send("POST", self._url(contract.V2_SUBMIT_PATH), state, body)
-            fields = self._submitted(response, sent, submitted)
+            fields = self._submitted(response, sent, self._clock())
         return Job(**fields, client=self, retries=state.retries)
 
     def job(self, request_id: str, *, request: GenerationRequest | None = None) -> Job:
@@ -351,11 +350,10 @@ class AsyncClient(BaseClient):
         """Queue a v2 job; see :meth:`Client.submit`."""
         sent, body = self._prepare(request, params, "v2")
         state = self._new_state(_submit_policy(self.retry))
-        submitted = self._clock()
         with sent_as(sent):
             url = self._url(contract.V2_SUBMIT_PATH)
             response = await self._send("POST", url, state, body)
-            fields = self._submitted(response, sent, submitted)
+            fields = self._submitted(response, sent, self._clock())
         return AsyncJob(**fields, client=self, retries=state.retries)
 
     def job(self, request_id: str, *, request: GenerationRequest | None = None) -> AsyncJob:

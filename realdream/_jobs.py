@@ -254,7 +254,8 @@ class _JobBase:
     submitted_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     #: The request as sent (seed resolved); ``None`` for a job resumed from its id alone.
     request: GenerationRequest | None = None
-    #: When it was submitted on the client's clock (``None``: unknown, e.g. resumed).
+    #: When the submit was answered, on the client's clock (``None``: unknown, e.g. resumed).
+    #: The job started no later, so the first poll counts from here.
     submitted_clock: float | None = field(default=None, repr=False)
     #: Retries taken so far for this job (the submit's and every poll's).
     retries: int = field(default=0, repr=False)

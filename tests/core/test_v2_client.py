@@ -245,6 +245,27 @@ def test_the_first_poll_moves_to_what_this_client_has_measured(
     assert polls <= 2
 
 
+def test_the_first_poll_counts_from_the_submits_answer_not_its_sending(
+    server: FakeV2, clock: FakeClock
+) -> None:
+    """The job starts when the submit arrives, and no later than its answer: timed from the
+    answer, the first poll finds a job of the expected length done, however long the trip."""
+
+    def far(request: httpx.Request) -> httpx.Response:  # 50 ms each way
+        clock.sleep(0.05)
+        response = server(request)
+        clock.sleep(0.05)
+        return response
+
+    server.duration = realdream.contract.ADVERTISED_LATENCY_S  # what a new client expects
+    transport = httpx.MockTransport(far)
+    with realdream.Client(
+        KEY, base_url=API, api="v2", transport=transport, sleep=clock.sleep, clock=clock
+    ) as client:
+        client.submit("a lighthouse").wait()
+    assert len(server.requests_of("status")) == 1
+
+
 # --- pacing ---------------------------------------------------------------------------------------
 def test_rate_limit_per_minute_spaces_every_request(server: FakeV2, clock: FakeClock) -> None:
     sent_at: list[float] = []

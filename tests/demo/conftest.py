@@ -20,7 +20,7 @@ import pytest
 
 import mocks
 import realdream
-from demo import MOCK_ENV, MOCK_LATENCY_ENV, Backend, Handlers, Mode
+from demo import API_ENV, MOCK_ENV, MOCK_LATENCY_ENV, Backend, Handlers, Mode
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "SG_feedfacecafebeef"
@@ -30,6 +30,7 @@ _ENV_NAMES = (
     realdream.BASE_URL_ENV,
     MOCK_ENV,
     MOCK_LATENCY_ENV,
+    API_ENV,
     "REALDREAM_DAILY_BUDGET_USD",
     "REALDREAM_MIN_BALANCE_USD",
     "REALDREAM_VISITOR_IMAGES_PER_HOUR",

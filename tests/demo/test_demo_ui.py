@@ -357,6 +357,7 @@ def test_requirements_pin_what_pyproject_declares() -> None:
 OPTIONS = {
     "--mock": ("REALDREAM_MOCK", "default off"),
     "--mock-latency": ("REALDREAM_MOCK_LATENCY", "default 1.0"),
+    "--api": ("REALDREAM_API", "default v1"),
     "--host": ("GRADIO_SERVER_NAME", "default 127.0.0.1"),
     "--port": ("GRADIO_SERVER_PORT", "default 7860"),
     "--concurrency": ("REALDREAM_CONCURRENCY", "default 4"),
@@ -400,6 +401,8 @@ def test_help_lists_every_option_with_its_variable_and_default(
         ([], {"REALDREAM_DAILY_BUDGET_USD": "lots"}, "REALDREAM_DAILY_BUDGET_USD='lots'"),
         ([], {"REALDREAM_MAX_QUEUE": "0"}, "REALDREAM_MAX_QUEUE='0': must be a whole number >= 1"),
         ([], {"REALDREAM_KEEP_OUTPUTS_MB": "-5"}, "REALDREAM_KEEP_OUTPUTS_MB='-5'"),
+        ([], {"REALDREAM_API": "v3"}, "REALDREAM_API='v3': must be v1 or v2"),
+        (["--api", "v3"], {}, "argument --api: invalid choice: 'v3'"),
     ],
 )
 def test_a_bad_limit_is_a_one_line_usage_error(
