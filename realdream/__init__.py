@@ -9,7 +9,6 @@
 import typing as _typing
 
 from realdream import contract
-from realdream._checks import VerifyRow
 from realdream._errors import (
     STATUS_ERRORS,
     APIConnectionError,
@@ -77,11 +76,13 @@ from realdream.contract import (
 _LAZY = {
     **dict.fromkeys(("DEFAULT_MAX_IN_FLIGHT", "AsyncClient", "Client"), "realdream._client"),
     **dict.fromkeys(("VerifyReport", "averify", "verify"), "realdream._verify"),
+    "VerifyRow": "realdream._checks",
     "DEFAULT_TIMEOUT": "realdream._base",
 }
 
 if _typing.TYPE_CHECKING:  # type checkers see plain imports (and still flag unknown names)
     from realdream._base import DEFAULT_TIMEOUT
+    from realdream._checks import VerifyRow
     from realdream._client import DEFAULT_MAX_IN_FLIGHT, AsyncClient, Client
     from realdream._verify import VerifyReport, averify, verify
 else:

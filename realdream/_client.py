@@ -147,7 +147,7 @@ class Client(BaseClient):
         t0 = self._clock()
         state = self._new_state()
         with sent_as(sent):
-            response = self._send("POST", self._url(contract.GENERATE_PATH), state, body)
+            response = self._send("POST", self._endpoint(contract.GENERATE_PATH), state, body)
         return self._result(sent, response, state, t0)
 
     def submit(self, request: GenerationRequest | str | None = None, /, **params: Any) -> Job:
@@ -159,7 +159,7 @@ class Client(BaseClient):
         sent, body = self._prepare(request, params, "v2")
         state = self._new_state(_submit_policy(self.retry))
         with sent_as(sent):
-            response = self._send("POST", self._url(contract.V2_SUBMIT_PATH), state, body)
+            response = self._send("POST", self._endpoint(contract.V2_SUBMIT_PATH), state, body)
             fields = self._submitted(response, sent, self._clock())
         return Job(**fields, client=self, retries=state.retries)
 
@@ -173,7 +173,7 @@ class Client(BaseClient):
     def credits(self) -> Credits:
         """The account's remaining credits."""
         state = self._new_state(self._get_policy())
-        return self._credits(self._send("GET", self._url(contract.CREDITS_PATH), state, None))
+        return self._credits(self._send("GET", self._endpoint(contract.CREDITS_PATH), state, None))
 
     # --- v2 polling ------------------------------------------------------------------------
     def _get(self, job: _JobBase, url: str, *, key: bool = True) -> httpx.Response:
@@ -229,7 +229,7 @@ class Client(BaseClient):
     def _send(
         self,
         method: str,
-        url: str,
+        url: str | httpx.URL,
         state: RetryState,
         body: bytes | None,
         *,
@@ -341,7 +341,7 @@ class AsyncClient(BaseClient):
         t0 = self._clock()
         state = self._new_state()
         with sent_as(sent):
-            response = await self._send("POST", self._url(contract.GENERATE_PATH), state, body)
+            response = await self._send("POST", self._endpoint(contract.GENERATE_PATH), state, body)
         return self._result(sent, response, state, t0)
 
     async def submit(
@@ -351,7 +351,7 @@ class AsyncClient(BaseClient):
         sent, body = self._prepare(request, params, "v2")
         state = self._new_state(_submit_policy(self.retry))
         with sent_as(sent):
-            url = self._url(contract.V2_SUBMIT_PATH)
+            url = self._endpoint(contract.V2_SUBMIT_PATH)
             response = await self._send("POST", url, state, body)
             fields = self._submitted(response, sent, self._clock())
         return AsyncJob(**fields, client=self, retries=state.retries)
@@ -363,7 +363,7 @@ class AsyncClient(BaseClient):
     async def credits(self) -> Credits:
         """The account's remaining credits."""
         state = self._new_state(self._get_policy())
-        url = self._url(contract.CREDITS_PATH)
+        url = self._endpoint(contract.CREDITS_PATH)
         return self._credits(await self._send("GET", url, state, None))
 
     # --- v2 polling ------------------------------------------------------------------------
@@ -424,7 +424,7 @@ class AsyncClient(BaseClient):
         return self._slots[1]
 
     async def _attempt(
-        self, method: str, url: str, state: RetryState, body: bytes | None, key: bool
+        self, method: str, url: str | httpx.URL, state: RetryState, body: bytes | None, key: bool
     ) -> tuple[httpx.Response, float | None]:
         """One attempt, holding a turn: the response, and the delay before a retry (or None)."""
         async with self._turns():
@@ -446,7 +446,7 @@ class AsyncClient(BaseClient):
     async def _send(
         self,
         method: str,
-        url: str,
+        url: str | httpx.URL,
         state: RetryState,
         body: bytes | None,
         *,

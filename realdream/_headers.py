@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
 from realdream import contract
 
@@ -93,6 +92,8 @@ def _parse_iso(text: str) -> datetime | None:
 
 
 def _parse_http_date(text: str) -> datetime | None:
+    from email.utils import parsedate_to_datetime  # rare (Retry-After as a date): loaded late
+
     try:
         parsed = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
