@@ -25,7 +25,7 @@ from mocks._scenarios import (
     JOB_FAILED,
     TIMEOUT,
 )
-from mocks._server import PortInUseError, RunningMock, run, serve
+from mocks._server import KEEP_ALIVE_S, PortInUseError, RunningMock, run, serve
 from mocks._service import CONTROL_PATH, MAX_BODY_BYTES, OPENAPI_PATH, MockService, MockStats, Plan
 from mocks._transport import AsyncMockTransport, MockTransport
 
@@ -38,6 +38,7 @@ __all__ = [
     "FORCE_STATUS_HEADER",
     "IMAGE_TTL_S",
     "JOB_FAILED",
+    "KEEP_ALIVE_S",
     "MAX_BODY_BYTES",
     "MOCK_API_KEY",
     "OPENAPI_PATH",

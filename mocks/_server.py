@@ -21,12 +21,26 @@ from mocks._asgi import create_app
 from mocks._config import MOCK_API_KEY, MockConfig
 from mocks._service import MockService
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "PortInUseError", "RunningMock", "run", "serve"]
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "KEEP_ALIVE_S",
+    "PortInUseError",
+    "RunningMock",
+    "run",
+    "serve",
+]
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8000
 _START_TIMEOUT: Final = 10.0
 _GRACEFUL_SHUTDOWN: Final = 1
+#: How long the server keeps an idle connection open: well past the 5 s after which httpx (and
+#: requests' urllib3 pools, which keep theirs until the server closes) stop reusing one. With
+#: uvicorn's default of 5 s both sides timed out together, so a client could send a request on a
+#: connection the server was closing: a ReadError with nothing answered, about once in a few
+#: thousand requests of a batch (a POST the client cannot safely re-send).
+KEEP_ALIVE_S: Final = 75
 
 
 class PortInUseError(OSError):
@@ -114,6 +128,7 @@ def _uvicorn_config(service: MockService, host: str, port: int) -> uvicorn.Confi
         log_level="error",  # the shutdown notice for a held request is expected
         lifespan="off",
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 

@@ -115,6 +115,12 @@ def _root(
     """Generate images with Segmind's RealDream Lightning (or its offline mock)."""
 
 
+def _positive_seconds(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{value:g}: must be a number of seconds > 0")
+    return value
+
+
 # --- generate --------------------------------------------------------------------------------
 @app.command()
 @shared_options(
@@ -129,6 +135,18 @@ def generate(
         bool,
         typer.Option("--dry-run", help="Print the exact JSON body and the cost; send nothing."),
     ] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            callback=_positive_seconds,
+            help=(
+                f"--api v2: seconds to wait for the job [default: {DEFAULT_WAIT_TIMEOUT:g}]; "
+                "it keeps running after them."
+            ),
+            show_default=False,
+        ),
+    ] = None,
     *,
     options: SharedOptions,
 ) -> None:
@@ -141,7 +159,7 @@ def generate(
     """
     from realdream.cli._generate_cmd import run_generate
 
-    run_generate(prompt, out, dry_run, options, _seams(ctx))
+    run_generate(prompt, out, dry_run, options, _seams(ctx), timeout=timeout)
 
 
 def _seams(ctx: typer.Context) -> Seams:
@@ -212,12 +230,6 @@ def batch(
 
 
 # --- job -------------------------------------------------------------------------------------
-def _positive_seconds(value: float) -> float:
-    if not (math.isfinite(value) and value > 0):
-        raise typer.BadParameter(f"{value:g}: must be a number of seconds > 0")
-    return value
-
-
 @app.command()
 def job(
     ctx: typer.Context,
@@ -270,7 +282,11 @@ def info(
         raise CLIError(f"error: cannot read {image}: {exc.strerror or exc}") from None
     try:
         text = read_parameters(data)
-    except Exception:  # Pillow raises many kinds of error for a file it cannot read
+    except OSError:  # Pillow's UnidentifiedImageError, or a truncated file
+        raise CLIError(f"error: not an image: {image}") from None
+    except ValueError as exc:  # an image whose embedded text cannot be decoded
+        raise CLIError(f"error: {image}: {exc}", EXIT_API) from None
+    except Exception:  # Pillow raises other kinds of error for some broken files
         raise CLIError(f"error: not an image: {image}") from None
     if text is None:
         raise CLIError(

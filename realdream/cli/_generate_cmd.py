@@ -26,7 +26,15 @@ from realdream import (
     RetryPolicy,
     contract,
 )
-from realdream.cli._common import EXIT_API, EXIT_INTERRUPTED, CLIError, Seams, os_error, require_key
+from realdream.cli._common import (
+    EXIT_API,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    CLIError,
+    Seams,
+    os_error,
+    require_key,
+)
 from realdream.cli._naming import generate_paths, job_paths
 from realdream.cli._options import ApiPath, SharedOptions
 from realdream.cli._saving import (
@@ -53,9 +61,22 @@ __all__ = [
 
 
 def run_generate(
-    prompt: str, out: Path, dry_run: bool, options: SharedOptions, seams: Seams
+    prompt: str,
+    out: Path,
+    dry_run: bool,
+    options: SharedOptions,
+    seams: Seams,
+    *,
+    timeout: float | None = None,
 ) -> None:
-    """The body of ``realdream generate``."""
+    """The body of ``realdream generate``. ``timeout`` bounds a v2 job's wait; a v1 request
+    cannot be abandoned without maybe paying for it, so v1 refuses one."""
+    if timeout is not None and options.api is not ApiPath.v2:
+        raise CLIError(
+            "error: --timeout applies to --api v2 (a job keeps running and can be collected); "
+            "a v1 request cut short may still be billed",
+            EXIT_USAGE,
+        )
     request = GenerationRequest.create(options.params, prompt=prompt)
     if dry_run:
         _print_dry_run(request)
@@ -67,7 +88,8 @@ def run_generate(
     if options.api is ApiPath.v2:
         first = f"Submitting a job for {images(request.samples)}"
         with client, waiting(first, seams.clock) as view:
-            result, collect = _generate_v2(client, request, view, out, options.base_url)
+            wait = DEFAULT_WAIT_TIMEOUT if timeout is None else timeout
+            result, collect = _generate_v2(client, request, view, out, options.base_url, wait)
     else:
         first = f"Generating {images(request.samples)} ({COLD_START})"
         with client, waiting(first, seams.clock):
@@ -99,7 +121,12 @@ def resume_command(request_id: str, out: Path, base_url: str | None) -> str:
 
 
 def _generate_v2(
-    client: Client, request: GenerationRequest, view: Waiting, out: Path, base_url: str | None
+    client: Client,
+    request: GenerationRequest,
+    view: Waiting,
+    out: Path,
+    base_url: str | None,
+    timeout: float,
 ) -> tuple[GenerationResult, str]:
     """Submit one job and wait for it, showing its state; a job left running says how to
     collect it. Returns the result and the command that collects the job again."""
@@ -107,9 +134,9 @@ def _generate_v2(
     view.submitted(job.request_id, request.samples)
     collect = resume_command(job.request_id, out, base_url)
     try:
-        return job.wait(DEFAULT_WAIT_TIMEOUT, on_status=view.status), collect
+        return job.wait(timeout, on_status=view.status), collect
     except JobTimeoutError as exc:
-        raise still_running(exc, DEFAULT_WAIT_TIMEOUT, f"collect it with: {collect}") from None
+        raise still_running(exc, timeout, f"collect it with: {collect}") from None
     except KeyboardInterrupt:
         raise CLIError(
             f"error: interrupted; job {job.request_id} keeps running on the server and is "

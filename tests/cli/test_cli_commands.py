@@ -277,6 +277,12 @@ def test_info_reads_an_automatic1111_png(cli: Cli, tmp_path: Path) -> None:
         pytest.param(b"not an image", 2, "error: not an image: {path}", id="garbage"),
         pytest.param(b"\x89PNG\r\n\x1a\n\x00", 2, "error: not an image: {path}", id="torn-png"),
         pytest.param("plain", 1, "no generation parameters embedded", id="no-parameters"),
+        pytest.param(
+            "undecodable",
+            1,
+            "{path}: the image's EXIF UserComment is not readable text",
+            id="undecodable-comment",
+        ),
     ],
 )
 def test_info_problems_are_one_line(
@@ -285,6 +291,11 @@ def test_info_problems_are_one_line(
     path = tmp_path / "x.png"
     if isinstance(content, bytes):
         path.write_bytes(content)
+    elif content == "undecodable":  # a real image whose UTF-16 comment has an odd length
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9286] = b"UNICODE\x00\x00S\x00t\x00e\x00p\xd8"
+        path = path.with_suffix(".jpg")
+        Image.new("RGB", (8, 8)).save(path, exif=exif.tobytes())
     elif content is not None:
         Image.new("RGB", (8, 8)).save(path)
     ran = cli("info", path)

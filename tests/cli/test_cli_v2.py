@@ -149,6 +149,39 @@ def test_a_job_still_running_after_ten_minutes_is_exit_1_with_the_command_to_col
     assert offline.charged_images() == 1
 
 
+def test_generate_timeout_bounds_the_wait_and_the_job_is_collected_later(tmp_path: Path) -> None:
+    offline = Offline(mocks.MockConfig(latency=90.0, credits=1.0))
+    start = offline.clock()
+    ran = offline.run("generate", "a fox", "--api", "v2", *SMALL, "-o", tmp_path, "--timeout", "45")
+    assert ran.code == 1
+    assert_one_line(ran.err)
+    (job_id,) = re.findall(r"^error: job (\S+) is still processing after 45 s; it keeps", ran.err)
+    assert 45 <= offline.clock() - start < 90  # it gave up when told, before the job could end
+    offline.clock.sleep(60)
+    assert offline.run("job", job_id, "-o", tmp_path).code == 0
+    assert offline.charged_images() == 1
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "nan", "inf"])
+def test_generate_timeout_must_be_positive_seconds(tmp_path: Path, value: str) -> None:
+    offline = Offline()
+    args = ("generate", "a fox", "--api", "v2", *SMALL, "-o", tmp_path, "--timeout", value)
+    ran = offline.run(*args)
+    assert ran.code == 2
+    assert "must be a number of seconds > 0" in ran.err
+    assert offline.exchanges == []
+
+
+def test_generate_timeout_is_refused_on_v1_before_anything_is_sent(tmp_path: Path) -> None:
+    offline = Offline(mocks.MockConfig(latency=0.0))
+    ran = offline.run("generate", "a fox", *SMALL, "-o", tmp_path, "--timeout", "30")
+    assert ran.code == 2
+    assert_one_line(ran.err)
+    assert "--timeout applies to --api v2" in ran.err
+    assert "may still be billed" in ran.err
+    assert offline.exchanges == []
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_on_a_terminal_generate_shows_the_jobs_state_and_the_time_it_has_waited(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
