@@ -76,18 +76,21 @@ class Manifest:
 
     # -- reading -------------------------------------------------------------------------
     def load(self) -> Manifest:
-        """Read the existing records (the last record of each key wins)."""
+        """Read the existing records (the last record of each key wins), a line at a time:
+        a manifest of 10,000 items is about 11 MB, and holding it whole (and its lines) while
+        parsing doubled the peak memory of a resumed batch."""
         try:
-            raw = self.path.read_bytes()
+            handle = self.path.open("rb")
         except FileNotFoundError:
             return self
         self.torn_lines = 0
-        for line in raw.split(b"\n"):
-            record = _parse(line)
-            if record is None:
-                self.torn_lines += bool(line.strip())
-                continue
-            self.records[record["key"]] = record
+        with handle:
+            for line in handle:
+                record = _parse(line)
+                if record is None:
+                    self.torn_lines += bool(line.strip())
+                    continue
+                self.records[record["key"]] = record
         return self
 
     def state(self, key: str, now: datetime | None = None) -> State:
