@@ -10,8 +10,9 @@ one fsync'd manifest line per item, off the event loop. Runs alternate which goe
 
 **At scale.** 10,000 distinct prompts (256x256), concurrency 32, mock latency 0, through
 ``realdream batch`` in its own process: wall time, its CPU per item (gross, and net of the
-resume run's start-up, reading and planning), peak memory (``ru_maxrss``), manifest bytes and
-write cost per item, and the time to resume over the finished manifest (every item skipped).
+resume run's start-up, reading and planning), peak memory (the process's own ``VmHWM``),
+manifest bytes and write cost per item, and the time to resume over the finished manifest
+(every item skipped).
 
     python -m bench.bench_batch [--repeat 5] [--items 10000]
 """
@@ -34,7 +35,17 @@ from pathlib import Path
 import httpx
 
 import realdream
-from bench._common import API_KEY_HEADER, GENERATE_PATH, KEY, Row, mock_process, ratio, seconds
+from bench._common import (
+    API_KEY_HEADER,
+    GENERATE_PATH,
+    KEY,
+    ROOT,
+    Row,
+    mock_process,
+    ratio,
+    seconds,
+)
+from bench._peak import PEAK_ENV
 
 SECTION = "4 batch"
 TARGET_RATIO = 1.15
@@ -172,17 +183,27 @@ def floor_rows(repeat: int) -> list[Row]:
 
 
 def _process(argv: list[str]) -> tuple[float, float, int, str]:
-    """Run ``argv``; its wall seconds, CPU seconds, peak RSS in KiB, and stderr's tail."""
-    t0 = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert process.stderr is not None
-    err = process.stderr.read().decode(errors="replace")  # small: one summary line
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - t0
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{argv[:4]} exited {process.returncode}: {err[-500:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, err.strip()
+    """Run ``argv``; its wall seconds, CPU seconds, peak RSS in KiB, and stderr's tail.
+
+    The peak is the command's own (``VmHWM``, reported by :mod:`bench._peak` when ``argv``
+    runs it), not ``ru_maxrss``, which on Linux keeps this process's size across the exec.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "peak"
+        env = {**os.environ, PEAK_ENV: str(report)}
+        t0 = time.perf_counter()
+        process = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT
+        )
+        assert process.stderr is not None
+        err = process.stderr.read().decode(errors="replace")  # small: one summary line
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - t0
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            raise RuntimeError(f"{argv[:4]} exited {process.returncode}: {err[-500:]}")
+        peak = int(report.read_text()) if report.exists() else usage.ru_maxrss
+    return wall, usage.ru_utime + usage.ru_stime, peak, err.strip()
 
 
 def manifest_write_cost(items: int) -> float:
@@ -201,8 +222,7 @@ def manifest_write_cost(items: int) -> float:
 
 
 def scale_rows(items: int) -> list[Row]:
-    cli = Path(sys.executable).with_name("realdream")
-    command = [str(cli)] if cli.exists() else [sys.executable, "-m", "realdream.cli"]
+    command = [sys.executable, "-m", "bench._peak"]  # realdream, reporting its own peak
     with tempfile.TemporaryDirectory() as tmp, mock_process(0) as mock:
         file = write_prompts(Path(tmp) / "prompts.jsonl", items, SCALE_SIZE)
         out = Path(tmp) / "out"
@@ -234,7 +254,7 @@ def scale_rows(items: int) -> list[Row]:
             f"gross {cpu / items * 1000:.2f} ms",
         ),
         row(
-            "realdream batch: peak memory (ru_maxrss)",
+            "realdream batch: peak memory (VmHWM)",
             "1 run",
             f"{rss / 1024:.0f} MiB",
             f"resume run {resume_rss / 1024:.0f} MiB",

@@ -9,7 +9,7 @@ headers and body separately meets Nagle's algorithm and the client's delayed ACK
 request on a reused connection then stalls ~40 ms (issue 12); responses over the loopback MSS
 (64 KB) hide it. Peers are measured in interleaved rounds (shuffled order) in the same run.
 
-    python -m bench.bench_client [--requests 300]           # loopback, every size
+    python -m bench.bench_client [--requests 1000]          # loopback, every size
     python -m bench.bench_client --in-process [--requests 1000]  # no sockets (MockTransport)
 
 Targets (issue 12): realdream <= 1.00x plain httpx.Client, <= 1.10x tuned httpx.Client.
@@ -132,21 +132,28 @@ def peers(case: Case, base_url: str) -> Iterator[dict[str, Callable[[], object]]
     import requests
 
     url = base_url + case.path
-    headers = {API_KEY_HEADER: KEY, "Content-Type": "application/json", **case.headers}
+    api_headers = {API_KEY_HEADER: KEY, "Content-Type": "application/json"}
+    headers = {**api_headers, **case.headers}  # requests peers send the mock's header directly
     payload = case.payload
     body = json.dumps(payload).encode() if payload is not None else None
     method, expected = case.method, case.status
+
+    def transport() -> httpx.BaseTransport | None:
+        """The mock's header (``X-Mock-Status``) is not part of the API call: every httpx-based
+        peer gets it from the same wrapper transport, so none pays for it alone."""
+        return AddHeaders(case.headers) if case.headers else None
+
     with ExitStack() as stack:
-        plain = stack.enter_context(httpx.Client())
-        tuned = stack.enter_context(httpx.Client(headers=headers))
+        plain = stack.enter_context(httpx.Client(transport=transport()))
+        tuned = stack.enter_context(httpx.Client(headers=api_headers, transport=transport()))
         tuned._cookies = NoCookies()  # httpx has no public switch for the jar
         session = stack.enter_context(requests.Session())
         session.headers.update(headers)
-        transport = AddHeaders(case.headers) if case.headers else None
-        ours = stack.enter_context(realdream.Client(KEY, base_url=base_url, transport=transport))
+        ours = stack.enter_context(realdream.Client(KEY, base_url=base_url, transport=transport()))
 
         def plain_call() -> None:
-            _check(plain.request(method, url, json=payload, headers=headers).status_code, expected)
+            response = plain.request(method, url, json=payload, headers=api_headers)
+            _check(response.status_code, expected)
 
         def tuned_call() -> None:
             _check(tuned.request(method, url, content=body).status_code, expected)
@@ -290,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.in_process:
         in_process(args.requests or 1000)
         return 0
-    for row in loopback_rows(args.requests or 300):
+    for row in loopback_rows(args.requests or 1000):
         print(f"{row.method[:40]:40} {row.name:30} {row.value:>10}  {row.ratio}")
     return 0
 

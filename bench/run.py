@@ -61,7 +61,7 @@ def suite_row() -> list[Row]:
 def sections(quick: bool) -> dict[int, Callable[[], list[Row]]]:
     return {
         1: lambda: bench_startup.rows(8 if quick else 30),
-        2: lambda: bench_client.loopback_rows(60 if quick else 300),
+        2: lambda: bench_client.loopback_rows(60 if quick else 1000),
         3: lambda: bench_async.rows((1, 32, 256) if quick else bench_async.SIZES),
         4: lambda: (
             bench_batch.floor_rows(2 if quick else 5)
