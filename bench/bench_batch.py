@@ -185,8 +185,8 @@ def floor_rows(repeat: int) -> list[Row]:
 def _process(argv: list[str]) -> tuple[float, float, int, str]:
     """Run ``argv``; its wall seconds, CPU seconds, peak RSS in KiB, and stderr's tail.
 
-    The peak is the command's own (``VmHWM``, reported by :mod:`bench._peak` when ``argv``
-    runs it), not ``ru_maxrss``, which on Linux keeps this process's size across the exec.
+    ``argv`` runs :mod:`bench._peak`, which reports the command's own peak (``VmHWM``);
+    ``ru_maxrss`` would not do: on Linux it keeps this process's size across the exec.
     """
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "peak"
@@ -202,7 +202,7 @@ def _process(argv: list[str]) -> tuple[float, float, int, str]:
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             raise RuntimeError(f"{argv[:4]} exited {process.returncode}: {err[-500:]}")
-        peak = int(report.read_text()) if report.exists() else usage.ru_maxrss
+        peak = int(report.read_text())
     return wall, usage.ru_utime + usage.ru_stime, peak, err.strip()
 
 

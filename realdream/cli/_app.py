@@ -282,11 +282,9 @@ def info(
         raise CLIError(f"error: cannot read {image}: {exc.strerror or exc}") from None
     try:
         text = read_parameters(data)
-    except OSError:  # Pillow's UnidentifiedImageError, or a truncated file
-        raise CLIError(f"error: not an image: {image}") from None
     except ValueError as exc:  # an image whose embedded text cannot be decoded
         raise CLIError(f"error: {image}: {exc}", EXIT_API) from None
-    except Exception:  # Pillow raises other kinds of error for some broken files
+    except Exception:  # Pillow raises many kinds of error for a file it cannot read
         raise CLIError(f"error: not an image: {image}") from None
     if text is None:
         raise CLIError(
