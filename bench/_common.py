@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import mocks
+import realdream.mock as mocks
 from realdream import contract
 
 __all__ = [
@@ -71,7 +71,7 @@ def mock_process(latency: float, *extra: str, log: Path | None = None) -> Iterat
     ``log`` receives the mock's request log (one line per request: time, method, path, status);
     read it with :func:`requests_logged` once the block has ended.
     """
-    command = [sys.executable, "-m", "mocks", "--port", "0", "--latency", str(latency)]
+    command = [sys.executable, "-m", "realdream.mock", "--port", "0", "--latency", str(latency)]
     command += ["--credits", "1000000000", *extra]
     with contextlib.ExitStack() as stack:
         err = stack.enter_context(log.open("w")) if log is not None else subprocess.DEVNULL

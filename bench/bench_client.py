@@ -30,8 +30,8 @@ from typing import Any
 
 import httpx
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from bench._common import (
     API_KEY_HEADER,
     CREDITS_PATH,

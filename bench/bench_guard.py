@@ -21,7 +21,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import mocks
+import realdream.mock as mocks
 from bench._common import Row, ms
 from demo import Backend, Guard, GuardSettings, Handlers, Mode, Visitor
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-import mocks
+import realdream.mock as mocks
 from bench._common import (
     API_KEY_HEADER,
     CREDITS_PATH,

@@ -35,7 +35,7 @@ import realdream
 from realdream import contract
 
 if TYPE_CHECKING:
-    from mocks import MockService
+    from realdream.mock import MockService
 
 __all__ = [
     "API_ENV",
@@ -191,7 +191,7 @@ class Backend:
 
         ``config`` goes to :class:`mocks.MockConfig` (for example ``credits=0.0``).
         """
-        import mocks
+        import realdream.mock as mocks
 
         settings = {"latency": latency_s, "credits": OFFLINE_CREDITS_USD, **config}
         service = mocks.MockService(mocks.MockConfig(**settings))
@@ -259,7 +259,7 @@ def _check_api(value: str, name: str) -> realdream.Api:
 
 
 def _mock_key() -> str:
-    from mocks import MOCK_API_KEY
+    from realdream.mock import MOCK_API_KEY
 
     return MOCK_API_KEY
 

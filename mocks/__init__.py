@@ -1,33 +1,46 @@
-"""mocks: an offline mock of Segmind's RealDream Lightning API, with every error on demand.
+"""realdream.mock: an offline mock of Segmind's RealDream Lightning API, every error on demand.
 
->>> import mocks, realdream                                            # doctest: +SKIP
->>> transport = mocks.MockTransport(mocks.MockConfig(latency=0))        # no sockets
->>> client = realdream.Client(mocks.MOCK_API_KEY, transport=transport)
+The source lives in the repository's top-level ``mocks/`` folder and installs as
+``realdream.mock`` (``realdream/mock`` links to it), so a user's own ``mocks`` module never
+shadows it. Every module here imports its siblings as ``realdream.mock._x``: one name, one
+identity, even when a checkout runs ``python -m mocks``.
+
+>>> import realdream                                                   # doctest: +SKIP
+>>> from realdream import mock
+>>> transport = mock.MockTransport(mock.MockConfig(latency=0))          # no sockets
+>>> client = realdream.Client(mock.MOCK_API_KEY, transport=transport)
 >>> client.generate("a lighthouse at dusk").image.width
 1024
 
-Real HTTP: ``with mocks.serve() as mock: ...`` (``mock.base_url``), or ``python -m mocks``.
+Real HTTP: ``with mock.serve() as running: ...`` (``running.base_url``), or ``realdream mock``.
 The v2 queue API too: ``realdream.Client(..., api="v2")`` submits, polls and downloads here.
 """
 
-from mocks._asgi import create_app
-from mocks._cli import add_arguments, config_from_args
-from mocks._config import MOCK_API_KEY, MockConfig
-from mocks._http import MockRequest, MockResponse
-from mocks._jobbodies import CDN_PREFIX
-from mocks._jobs import IMAGE_TTL_S
-from mocks._render import render_jpeg, render_uncached
-from mocks._rules import CHECK_ORDER, POLL_CHECK_ORDER, SUBMIT_CHECK_ORDER
-from mocks._scenarios import (
+from realdream.mock._asgi import create_app
+from realdream.mock._cli import add_arguments, config_from_args
+from realdream.mock._config import MOCK_API_KEY, MockConfig
+from realdream.mock._http import MockRequest, MockResponse
+from realdream.mock._jobbodies import CDN_PREFIX
+from realdream.mock._jobs import IMAGE_TTL_S
+from realdream.mock._render import render_jpeg, render_uncached
+from realdream.mock._rules import CHECK_ORDER, POLL_CHECK_ORDER, SUBMIT_CHECK_ORDER
+from realdream.mock._scenarios import (
     FORCE_STATUS_HEADER,
     FORCEABLE_CASES,
     FORCEABLE_STATUSES,
     JOB_FAILED,
     TIMEOUT,
 )
-from mocks._server import KEEP_ALIVE_S, PortInUseError, RunningMock, run, serve
-from mocks._service import CONTROL_PATH, MAX_BODY_BYTES, OPENAPI_PATH, MockService, MockStats, Plan
-from mocks._transport import AsyncMockTransport, MockTransport
+from realdream.mock._server import KEEP_ALIVE_S, PortInUseError, RunningMock, run, serve
+from realdream.mock._service import (
+    CONTROL_PATH,
+    MAX_BODY_BYTES,
+    OPENAPI_PATH,
+    MockService,
+    MockStats,
+    Plan,
+)
+from realdream.mock._transport import AsyncMockTransport, MockTransport
 
 __all__ = [
     "CDN_PREFIX",

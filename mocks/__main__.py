@@ -1,6 +1,6 @@
-"""``python -m mocks``: run the mock server until Ctrl-C."""
+"""``python -m realdream.mock`` (or ``python -m mocks`` in a checkout): serve until Ctrl-C."""
 
-from mocks._cli import main
+from realdream.mock._cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from mocks._config import MockConfig
-from mocks._http import MockRequest, MockResponse
-from mocks._scenarios import documented_response
-from mocks._service import MAX_BODY_BYTES, MockService, Plan
+from realdream.mock._config import MockConfig
+from realdream.mock._http import MockRequest, MockResponse
+from realdream.mock._scenarios import documented_response
+from realdream.mock._service import MAX_BODY_BYTES, MockService, Plan
 
 __all__ = ["create_app", "run_plan"]
 

@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mocks._config import DEFAULT_CREDITS, DEFAULT_HANG_SECONDS, MOCK_API_KEY, MockConfig
-from mocks._server import DEFAULT_HOST, DEFAULT_PORT, PortInUseError, run
 from realdream import contract
+from realdream.mock._config import DEFAULT_CREDITS, DEFAULT_HANG_SECONDS, MOCK_API_KEY, MockConfig
+from realdream.mock._server import DEFAULT_HOST, DEFAULT_PORT, PortInUseError, run
 
 __all__ = ["add_arguments", "build_parser", "config_from_args", "main", "port_in_use_message"]
 
@@ -140,7 +140,7 @@ def config_from_args(ns: argparse.Namespace) -> MockConfig:
 def _replay_folder(folder: str | None) -> str | None:
     """``folder`` once its cassettes are known to load (``ValueError`` naming what is wrong)."""
     if folder is not None:
-        from mocks._replay import Replay
+        from realdream.mock._replay import Replay
 
         try:
             Replay.load(folder)
@@ -151,7 +151,7 @@ def _replay_folder(folder: str | None) -> str | None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m mocks",
+        prog="realdream mock",
         description="Offline mock of the RealDream Lightning API (no credits spent).",
     )
     add_arguments(parser)

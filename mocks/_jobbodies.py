@@ -13,11 +13,11 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final, Literal
 
-from mocks._http import MockResponse, error_response, json_response
-from mocks._jobs import MockJob, Settlement
-from mocks._ledger import MICROS_PER_USD
-from mocks._rules import failed_job_body
 from realdream import contract
+from realdream.mock._http import MockResponse, error_response, json_response
+from realdream.mock._jobs import MockJob, Settlement
+from realdream.mock._ledger import MICROS_PER_USD
+from realdream.mock._rules import failed_job_body
 
 __all__ = [
     "CDN_PREFIX",

@@ -16,8 +16,8 @@ import threading
 from dataclasses import dataclass
 from typing import Final
 
-from mocks._ledger import Ledger
 from realdream import GenerationRequest, contract
+from realdream.mock._ledger import Ledger
 
 __all__ = [
     "IMAGE_TTL_S",

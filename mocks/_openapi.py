@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from mocks._openapi_jobs import job_paths, job_schemas
-from mocks._scenarios import FORCE_STATUS_HEADER, FORCEABLE_STATUSES
 from realdream import GenerationRequest, __version__, contract
+from realdream.mock._openapi_jobs import job_paths, job_schemas
+from realdream.mock._scenarios import FORCE_STATUS_HEADER, FORCEABLE_STATUSES
 
 __all__ = ["SECURITY_SCHEME", "build_openapi", "error_response_spec"]
 

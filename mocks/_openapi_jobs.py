@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from mocks._jobbodies import CDN_PREFIX, IMAGE_CONTENT_TYPE, IMAGE_SUFFIX
-from mocks._scenarios import FORCEABLE_STATUSES, JOB_FAILED
 from realdream import contract
+from realdream.mock._jobbodies import CDN_PREFIX, IMAGE_CONTENT_TYPE, IMAGE_SUFFIX
+from realdream.mock._scenarios import FORCEABLE_STATUSES, JOB_FAILED
 
 __all__ = ["IMAGE_OPERATION", "POLL_OPERATIONS", "SUBMIT_OPERATION", "job_paths", "job_schemas"]
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from mocks import _rules
-from mocks._http import MockRequest, MockResponse, error_response, json_response
-from mocks._jobbodies import (
+from realdream import GenerationRequest, ValidationError, contract
+from realdream.mock import _rules
+from realdream.mock._http import MockRequest, MockResponse, error_response, json_response
+from realdream.mock._jobbodies import (
     IMAGE_CONTENT_TYPE,
     JobEndpoint,
     completed_body,
@@ -21,13 +22,12 @@ from mocks._jobbodies import (
     status_body,
     submit_body,
 )
-from mocks._jobs import IMAGE_TTL_S, MockJob
-from mocks._ledger import to_micros
-from mocks._scenarios import JOB_FAILED, JOB_FAILED_MESSAGE, TIMEOUT, documented_response
-from realdream import GenerationRequest, ValidationError, contract
+from realdream.mock._jobs import IMAGE_TTL_S, MockJob
+from realdream.mock._ledger import to_micros
+from realdream.mock._scenarios import JOB_FAILED, JOB_FAILED_MESSAGE, TIMEOUT, documented_response
 
 if TYPE_CHECKING:
-    from mocks._service import MockService, Plan
+    from realdream.mock._service import MockService, Plan
 
 __all__ = ["JobEndpoints"]
 

@@ -19,14 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from mocks._http import MockRequest, MockResponse
-from mocks._ledger import format_usd, to_micros
 from realdream import contract
+from realdream.mock._http import MockRequest, MockResponse
+from realdream.mock._ledger import format_usd, to_micros
 from realdream.testing.cassettes import Recorded, fill_balance, load
 
 if TYPE_CHECKING:
-    from mocks._config import MockConfig
-    from mocks._service import MockService, Plan
+    from realdream.mock._config import MockConfig
+    from realdream.mock._service import MockService, Plan
 
 __all__ = ["Replay"]
 
@@ -77,7 +77,7 @@ class Replay:
         """The plan that answers ``request`` from a recording (debiting a billed one), or
         ``None``: no recording matches, or the balance cannot pay for it (the synthetic
         contract then answers, with its 406)."""
-        from mocks._service import Plan
+        from realdream.mock._service import Plan
 
         recorded = self.next_for(request)
         if recorded is None:

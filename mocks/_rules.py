@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Final
 
-from mocks._config import MockConfig
-from mocks._http import JSON_TYPE, MockRequest, MockResponse, error_response, json_response
 from realdream import GenerationRequest, ValidationError, contract, parse_json_object
+from realdream.mock._config import MockConfig
+from realdream.mock._http import JSON_TYPE, MockRequest, MockResponse, error_response, json_response
 
 __all__ = [
     "CHECK_ORDER",

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Final
 
-from mocks._http import MockResponse, error_response
-from mocks._rules import method_not_allowed, rate_limited, rule_response
 from realdream import GenerationRequest, ValidationError, contract
+from realdream.mock._http import MockResponse, error_response
+from realdream.mock._rules import method_not_allowed, rate_limited, rule_response
 
 __all__ = [
     "FAULT_STATUSES",

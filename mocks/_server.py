@@ -17,9 +17,9 @@ from typing import Final, TextIO
 
 import uvicorn
 
-from mocks._asgi import create_app
-from mocks._config import MOCK_API_KEY, MockConfig
-from mocks._service import MockService
+from realdream.mock._asgi import create_app
+from realdream.mock._config import MOCK_API_KEY, MockConfig
+from realdream.mock._service import MockService
 
 __all__ = [
     "DEFAULT_HOST",
@@ -199,7 +199,7 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 @contextmanager
 def _request_log() -> Iterator[None]:
     """One line per request on stderr while the server runs; the logger is restored after."""
-    logger = logging.getLogger("mocks")
+    logger = logging.getLogger("realdream.mock")
     handler = _Stderr()
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     level = logger.level

@@ -19,16 +19,17 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
-from mocks import _rules
-from mocks._config import MOCK_API_KEY, MockConfig
-from mocks._http import MockRequest, MockResponse, error_response, json_response
-from mocks._jobbodies import CDN_PREFIX, job_endpoint
-from mocks._jobs import JobBook
-from mocks._ledger import MICROS_PER_USD, Ledger, format_usd, to_micros
-from mocks._queue import JobEndpoints
-from mocks._ratelimit import RateLimiter
-from mocks._render import render_jpeg
-from mocks._scenarios import (
+from realdream import LIMITS, GenerationRequest, ValidationError, contract, parse_json_object
+from realdream.mock import _rules
+from realdream.mock._config import MOCK_API_KEY, MockConfig
+from realdream.mock._http import MockRequest, MockResponse, error_response, json_response
+from realdream.mock._jobbodies import CDN_PREFIX, job_endpoint
+from realdream.mock._jobs import JobBook
+from realdream.mock._ledger import MICROS_PER_USD, Ledger, format_usd, to_micros
+from realdream.mock._queue import JobEndpoints
+from realdream.mock._ratelimit import RateLimiter
+from realdream.mock._render import render_jpeg
+from realdream.mock._scenarios import (
     FORCE_STATUS_HEADER,
     JOB_FAILED,
     TIMEOUT,
@@ -38,7 +39,6 @@ from mocks._scenarios import (
     draw_fault,
     forced_status,
 )
-from realdream import LIMITS, GenerationRequest, ValidationError, contract, parse_json_object
 
 __all__ = [
     "CONTROL_PATH",
@@ -52,9 +52,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from mocks._replay import Replay
+    from realdream.mock._replay import Replay
 
-logger = logging.getLogger("mocks")
+logger = logging.getLogger("realdream.mock")
 
 OPENAPI_PATH: Final = "/openapi.json"
 #: ``POST`` here (with the key header) and ``{"statuses": [429, 502]}`` scripts outcomes.
@@ -213,7 +213,7 @@ class MockService:
 
     @cached_property
     def openapi(self) -> dict[str, Any]:
-        from mocks._openapi import build_openapi
+        from realdream.mock._openapi import build_openapi
 
         return build_openapi()
 
@@ -444,7 +444,7 @@ def _script_statuses(body: bytes) -> list[Any]:
 
 def _replay(folder: str | None) -> Replay | None:
     """The recorded exchanges in ``folder`` (``None``: no replay)."""
-    from mocks._replay import Replay
+    from realdream.mock._replay import Replay
 
     return Replay.load(folder) if folder is not None else None
 

@@ -7,10 +7,10 @@ import time
 
 import httpx
 
-from mocks._asgi import run_plan
-from mocks._config import MockConfig
-from mocks._http import MockRequest, MockResponse
-from mocks._service import MockService, Plan
+from realdream.mock._asgi import run_plan
+from realdream.mock._config import MockConfig
+from realdream.mock._http import MockRequest, MockResponse
+from realdream.mock._service import MockService, Plan
 
 __all__ = ["AsyncMockTransport", "MockTransport"]
 

@@ -9,6 +9,8 @@
 import typing as _typing
 
 from realdream import contract
+from realdream._amounts import parse_amount
+from realdream._budget import Budget
 from realdream._errors import (
     STATUS_ERRORS,
     APIConnectionError,
@@ -127,6 +129,7 @@ __all__ = [
     "AuthenticationError",
     "BadGatewayError",
     "BadRequestError",
+    "Budget",
     "Client",
     "ConfigurationError",
     "Credits",
@@ -166,6 +169,7 @@ __all__ = [
     "error_class",
     "error_for_status",
     "format_parameters",
+    "parse_amount",
     "parse_json_object",
     "parse_parameters",
     "read_parameters",

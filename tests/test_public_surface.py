@@ -17,12 +17,12 @@ PACKAGES = (
     "realdream.cli",
     "realdream.testing.strategies",
     "realdream.testing.cassettes",
-    "mocks",
+    "realdream.mock",
     "demo",
 )
 #: Code that must use other packages' public names only, and the package each one is.
 CONSUMERS = {
-    "mocks": "mocks",
+    "mocks": "realdream.mock",
     "demo": "demo",
     "bench": "bench",
     "realdream/cli": "realdream.cli",
@@ -50,7 +50,7 @@ def test_all_is_complete_sorted_and_without_duplicates(name: str) -> None:
     assert len(exported) == len(set(exported))
     for public in exported:
         assert hasattr(module, public), f"{name}.{public}"
-    if name in ("realdream", "mocks", "demo"):  # their front doors re-export, nothing else
+    if name in ("realdream", "realdream.mock", "demo"):  # their front doors re-export, nothing else
         defined = {
             attr
             for attr, value in vars(module).items()
@@ -103,11 +103,11 @@ def test_the_private_import_check_catches_a_reach_in() -> None:
     source = (
         "from realdream._retry import REDACTED\n"
         "from realdream import contract, __version__\n"
-        "import mocks._http\n"
+        "import realdream.mock._http\n"
         "from demo._ui import build_demo\n"
     )
     assert _private_imports(source, "demo", "x.py") == [
         "x.py:1: realdream._retry",
         "x.py:1: realdream._retry.REDACTED",
-        "x.py:3: mocks._http",
+        "x.py:3: realdream.mock._http",
     ]

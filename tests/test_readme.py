@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from tests.readme import ROOT, RUNNERS, Block, python_blocks
 
 _CLEAN_ENV = {

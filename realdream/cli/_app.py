@@ -329,7 +329,7 @@ class _OneLineParser(argparse.ArgumentParser):
 def mock(ctx: typer.Context) -> None:
     """Run the offline mock server (the options of `python -m mocks`; see --help)."""
     try:
-        import mocks
+        import realdream.mock as mocks
     except ModuleNotFoundError as exc:
         raise CLIError(
             f"error: the mock server needs the 'mock' extra ({exc.name} is not installed); "

@@ -39,6 +39,7 @@ from realdream import (
     Api,
     AsyncClient,
     AsyncJob,
+    Budget,
     GenerationFailedError,
     GenerationRequest,
     GenerationResult,
@@ -51,7 +52,6 @@ from realdream import (
 )
 from realdream.cli._backoff import BackoffGate, GatedTransport
 from realdream.cli._batchfile import BatchItem
-from realdream.cli._budget import Budget
 from realdream.cli._manifest import Manifest, job_expiry, timestamp
 from realdream.cli._naming import batch_names, stale_temporaries
 from realdream.cli._recovery import find_recovery, recorded_request

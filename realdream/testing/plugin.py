@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    import mocks
     import realdream
+    import realdream.mock as mocks
     from realdream.testing._live import Live
     from realdream.testing.clock import SkipAheadClock
 
@@ -144,7 +144,7 @@ def realdream_live(request: pytest.FixtureRequest) -> bool:
 def realdream_mock_config() -> mocks.MockConfig:
     """The mock's configuration; override this fixture to change it."""
     with _extra():
-        import mocks
+        import realdream.mock as mocks
 
     return mocks.MockConfig(latency=0.0)
 
@@ -157,7 +157,7 @@ def realdream_mock(
     if _live(request) is not None:
         pytest.skip(_MOCK_ONLY)
     with _extra():
-        import mocks
+        import realdream.mock as mocks
 
     clock = request.getfixturevalue("realdream_clock")
     return mocks.MockService(realdream_mock_config, clock=clock)
@@ -182,7 +182,7 @@ def realdream_client(
             yield client
         return
     with _extra():
-        import mocks
+        import realdream.mock as mocks
     service = request.getfixturevalue("realdream_mock")
     clock: SkipAheadClock = request.getfixturevalue("realdream_clock")
     with realdream.Client(
@@ -216,7 +216,7 @@ async def realdream_async_client(
             yield client
         return
     with _extra():
-        import mocks
+        import realdream.mock as mocks
     service = request.getfixturevalue("realdream_mock")
     transport = httpx.ASGITransport(app=mocks.create_app(service=service))
     clock: SkipAheadClock = request.getfixturevalue("realdream_clock")
@@ -236,7 +236,7 @@ def realdream_server(request: pytest.FixtureRequest) -> Iterator[mocks.RunningMo
     if _live(request) is not None:
         pytest.skip(_RAW_HTTP)
     with _extra():
-        import mocks
+        import realdream.mock as mocks
     service = request.getfixturevalue("realdream_mock")
     with mocks.serve(service=service) as running:
         yield running

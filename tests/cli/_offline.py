@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-import mocks
+import realdream.mock as mocks
 from realdream import contract
 from realdream.cli._app import run
 from realdream.cli._common import Seams

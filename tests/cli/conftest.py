@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import mocks
+import realdream.mock as mocks
 from realdream.cli import main
 
 

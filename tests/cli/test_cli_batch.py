@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-import mocks
+import realdream.mock as mocks
 from realdream.cli._app import run
 from realdream.cli._backoff import BackoffGate
 from realdream.cli._common import Seams

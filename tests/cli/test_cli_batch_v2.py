@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-import mocks
+import realdream.mock as mocks
 from realdream import GenerationRequest, format_parameters, read_parameters
 from realdream.cli._backoff import BackoffGate
 from realdream.cli._batchfile import read_batch

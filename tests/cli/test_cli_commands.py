@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from PIL import Image, PngImagePlugin
 
-import mocks
+import realdream.mock as mocks
 from realdream import (
     CONFIRMED_SCHEDULERS,
     DEFAULT_SCHEDULER,
@@ -365,7 +365,8 @@ def test_help_loads_no_batch_engine_progress_bar_mock_or_pillow(argv: list[str])
         "import sys\n"
         "from realdream.cli import main\n"
         f"assert main({argv!r}) == 0\n"
-        "heavy = ('realdream.cli._engine', 'realdream.cli._progress', 'mocks', 'PIL', 'uvicorn')\n"
+        "heavy = ('realdream.cli._engine', 'realdream.cli._progress', 'realdream.mock',\n"
+        "         'PIL', 'uvicorn')\n"
         "print([m for m in heavy if m in sys.modules], file=sys.stderr)"
     )
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import mocks
 import realdream
-from mocks._ledger import to_micros
+import realdream.mock as mocks
 from realdream import read_parameters, request_from_parameters
 from realdream.cli._batchfile import BatchItem, parse_batch
 from realdream.cli._engine import (
@@ -23,6 +22,7 @@ from realdream.cli._engine import (
     batch_client,
 )
 from realdream.cli._manifest import MANIFEST_NAME, Manifest
+from realdream.mock._ledger import to_micros
 
 
 async def _no_wait(seconds: float) -> None:

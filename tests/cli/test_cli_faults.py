@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-import mocks
+import realdream.mock as mocks
 from realdream import (
     API_KEY_ENV,
     BASE_URL_ENV,

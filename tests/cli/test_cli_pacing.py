@@ -7,11 +7,11 @@ import asyncio
 import httpx
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
+from realdream import Budget
 from realdream._retry import INITIAL_BACKOFF, MAX_BACKOFF
 from realdream.cli._backoff import BackoffGate, GatedTransport
-from realdream.cli._budget import Budget
 from realdream.contract import COST_PER_IMAGE_USD
 from tests.cli._fakes import FakeTime
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import mocks
+import realdream.mock as mocks
 from realdream import API_KEY_ENV, BASE_URL_ENV
 from realdream.cli._manifest import MANIFEST_NAME
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import mocks
+import realdream.mock as mocks
 from realdream import GenerationRequest, read_parameters, request_from_parameters
 from realdream.cli._app import run
 from tests.cli._offline import BASE, SMALL, Offline, records

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import contract
 
 

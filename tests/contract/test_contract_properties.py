@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import contract
 from realdream.testing.strategies import invalid_payloads, valid_payloads
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 
 
 @pytest.fixture

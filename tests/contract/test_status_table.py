@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import contract
 
 CASES = [rule for rule in contract.STATUS_TABLE if rule.status is not None]

@@ -14,8 +14,8 @@ import sys
 import httpx
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import contract
 from tests.core.fakes import KEY, FakeServer, encode
 

@@ -17,7 +17,7 @@ import pytest
 #: Top-level packages that ``import realdream`` must not load.
 NOT_ON_IMPORT = (
     "PIL",
-    "mocks",
+    "realdream.mock",
     "typer",
     "click",
     "rich",
@@ -28,7 +28,15 @@ NOT_ON_IMPORT = (
     "asyncio",
 )
 #: Loaded by neither ``from realdream import Client`` nor a request (httpx's own rich is allowed).
-NOT_WITH_THE_CLIENT = ("PIL", "mocks", "typer", "gradio", "starlette", "uvicorn", "realdream.cli")
+NOT_WITH_THE_CLIENT = (
+    "PIL",
+    "realdream.mock",
+    "typer",
+    "gradio",
+    "starlette",
+    "uvicorn",
+    "realdream.cli",
+)
 
 
 def loaded_after(code: str) -> set[str]:

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from demo import API_ENV, MOCK_ENV, MOCK_LATENCY_ENV, Backend, Handlers, Mode
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import mocks
+import realdream.mock as mocks
 
 pytestmark = pytest.mark.browser
 

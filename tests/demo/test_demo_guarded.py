@@ -13,8 +13,8 @@ import gradio as gr
 import httpx
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from demo import Backend, Guard, GuardSettings, Handlers, Mode
 from demo._guard import cost
 from demo._ledger import MemoryLedger

@@ -14,8 +14,8 @@ import gradio as gr
 import httpx
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from demo import Backend, GenerateOutput, Handlers, Mode, build_request
 from demo._handlers import (
     preset_from_size,
@@ -347,7 +347,7 @@ def test_a_typed_key_never_appears_in_a_result(
     api_backend: ApiBackend, secret_key: str, tmp_path: Path
 ) -> None:
     def accept(request: httpx.Request) -> httpx.Response:
-        from mocks import MockConfig, MockTransport
+        from realdream.mock import MockConfig, MockTransport
 
         return MockTransport(MockConfig(latency=0, api_keys=(secret_key,))).handle_request(request)
 

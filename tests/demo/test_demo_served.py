@@ -12,8 +12,8 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-import mocks
 import realdream
+import realdream.mock as mocks
 
 
 def _client(url: str, downloads: Path) -> Iterator[Client]:

@@ -15,8 +15,8 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-import mocks
 import realdream
+import realdream.mock as mocks
 
 BUDGET_USD = 0.10
 VISITORS = 50

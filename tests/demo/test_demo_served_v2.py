@@ -13,8 +13,8 @@ import httpx
 import pytest
 from gradio_client import Client
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from demo import API_ENV
 from tests.demo.conftest import Launcher, ServedApp
 

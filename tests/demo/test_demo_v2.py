@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from demo import API_ENV, Backend, Guard, GuardSettings, Handlers, Mode
 from demo._backend import api_from_env
 from demo._guard import cost

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-import mocks
+import realdream.mock as mocks
 from realdream import contract
 
 KEY = mocks.MOCK_API_KEY

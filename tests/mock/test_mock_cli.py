@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import mocks
+import realdream.mock as mocks
 from realdream import contract
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ def test_v2_defaults_come_from_the_contract() -> None:
 def test_bad_v2_options_are_usage_errors(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mocks._cli import main
+    from realdream.mock._cli import main
 
     with pytest.raises(SystemExit) as exited:
         main(argv)
@@ -96,7 +96,7 @@ def test_host_and_port_options() -> None:
 
 
 def test_an_invalid_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from mocks._cli import main
+    from realdream.mock._cli import main
 
     with pytest.raises(SystemExit) as exited:
         main(["--fault-rate", "2"])
@@ -157,13 +157,13 @@ def test_serve_on_a_taken_port_raises_port_in_use(occupied_port: int) -> None:
 def test_a_taken_port_is_one_line_and_exit_2(
     occupied_port: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mocks._cli import main
+    from realdream.mock._cli import main
 
     assert main(["--port", str(occupied_port), "--latency", "0"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"python -m mocks: error: port {occupied_port} is in use; "
+        f"realdream mock: error: port {occupied_port} is in use; "
         "pick another with --port or use --port 0\n"
     )
 
@@ -180,7 +180,7 @@ def test_python_m_mocks_on_a_taken_port_prints_no_traceback(occupied_port: int) 
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
-        f"python -m mocks: error: port {occupied_port} is in use; "
+        f"realdream mock: error: port {occupied_port} is in use; "
         "pick another with --port or use --port 0"
     ]
 
@@ -188,7 +188,7 @@ def test_python_m_mocks_on_a_taken_port_prints_no_traceback(occupied_port: int) 
 def test_an_invalid_config_value_is_a_usage_error_without_traceback(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from mocks._cli import main
+    from realdream.mock._cli import main
 
     with pytest.raises(SystemExit) as exited:
         main(["--latency", "-1"])

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import mocks
+import realdream.mock as mocks
 from realdream import contract
 
 pytestmark = pytest.mark.skipif(

@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-import mocks
+import realdream.mock as mocks
 from realdream import contract
 from tests.mock.conftest import GENERATE, JSON_HEADERS
 

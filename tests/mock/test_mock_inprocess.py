@@ -12,8 +12,8 @@ import httpx
 import pytest
 from PIL import Image
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import STATUS_ERRORS, GenerationRequest, contract, error_for_status
 from realdream._headers import parse_datetime
 from tests.mock.conftest import GENERATE, JSON_HEADERS, KEY, body
@@ -406,10 +406,10 @@ def test_a_plan_completes_once(service: mocks.MockService) -> None:
 def test_one_log_line_per_request_without_the_key(
     service: mocks.MockService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="mocks"):
+    with caplog.at_level(logging.INFO, logger="realdream.mock"):
         post(service, content=body())
         post(service, key="SG_0000000000000000", content=body())
-    lines = [record.getMessage() for record in caplog.records if record.name == "mocks"]
+    lines = [record.getMessage() for record in caplog.records if record.name == "realdream.mock"]
     assert len(lines) == 2
     assert lines[0].startswith(f"POST {GENERATE} 200 ")
     assert lines[1].startswith(f"POST {GENERATE} 401 ")
@@ -427,7 +427,7 @@ def test_a_cancelled_async_request_releases_its_reserved_credits() -> None:
 
     import httpx
 
-    import mocks
+    import realdream.mock as mocks
     from realdream import contract
 
     service = mocks.MockService(mocks.MockConfig(latency=0, hang_seconds=60))

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mocks._jobs import JobBook, MockJob, Settlement
-from mocks._ledger import Ledger
 from realdream import GenerationRequest
+from realdream.mock._jobs import JobBook, MockJob, Settlement
+from realdream.mock._ledger import Ledger
 
 REQUEST = GenerationRequest.create(prompt="a lighthouse", seed=7, samples=2)
 T0 = 1_000.0

@@ -15,8 +15,8 @@ import pytest
 import requests
 from PIL import Image
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import STATUS_ERRORS, contract, error_for_status
 from tests.mock.conftest import GENERATE, JSON_HEADERS, KEY, body
 from tests.reference import REFERENCE_PAYLOAD

@@ -10,9 +10,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-import mocks
-from mocks._openapi import SECURITY_SCHEME, build_openapi
-from mocks._openapi_jobs import IMAGE_OPERATION, POLL_OPERATIONS, SUBMIT_OPERATION
+import realdream.mock as mocks
 from realdream import (
     DEFAULT_SCHEDULER,
     LIMITS,
@@ -20,6 +18,8 @@ from realdream import (
     SCHEDULERS,
     contract,
 )
+from realdream.mock._openapi import SECURITY_SCHEME, build_openapi
+from realdream.mock._openapi_jobs import IMAGE_OPERATION, POLL_OPERATIONS, SUBMIT_OPERATION
 from tests.mock.conftest import KEY
 
 

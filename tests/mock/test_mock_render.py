@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from mocks import _render
 from realdream import GenerationRequest
+from realdream.mock import _render
 
 BASE = GenerationRequest.create(prompt="a lighthouse on a cliff at dusk, stormy sea", seed=1)
 

@@ -9,12 +9,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-import mocks
-from mocks import _rules
-from mocks._http import MockRequest
-from mocks._ledger import Ledger, format_usd, to_micros
-from mocks._ratelimit import RateLimiter
-from mocks._scenarios import (
+import realdream.mock as mocks
+from realdream import STATUS_ERRORS, GenerationRequest, ValidationError, contract, error_for_status
+from realdream._headers import parse_datetime
+from realdream.mock import _rules
+from realdream.mock._http import MockRequest
+from realdream.mock._ledger import Ledger, format_usd, to_micros
+from realdream.mock._ratelimit import RateLimiter
+from realdream.mock._scenarios import (
     FAULT_STATUSES,
     Scripts,
     documented_response,
@@ -22,8 +24,6 @@ from mocks._scenarios import (
     forced_status,
     parse_script_entry,
 )
-from realdream import STATUS_ERRORS, GenerationRequest, ValidationError, contract, error_for_status
-from realdream._headers import parse_datetime
 
 KEY = mocks.MOCK_API_KEY
 CONFIG = mocks.MockConfig(latency=0, api_keys=(KEY,), forbidden_keys=("SG_ffffffffffffffff",))

@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-import mocks
-from mocks._scenarios import JOB_FAILED_MESSAGE
-from mocks._service import STATS_PATH
+import realdream.mock as mocks
 from realdream import GenerationRequest, contract
+from realdream.mock._scenarios import JOB_FAILED_MESSAGE
+from realdream.mock._service import STATS_PATH
 from tests.mock.conftest import GENERATE, JSON_HEADERS, KEY, FakeClock, body
 
 SUBMIT = contract.V2_SUBMIT_PATH

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import GenerationRequest, contract
 from tests.mock.conftest import JSON_HEADERS, KEY, FakeClock, body
 

@@ -25,8 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import contract
 
 

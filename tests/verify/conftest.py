@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import mocks
+import realdream.mock as mocks
 
 
 @pytest.fixture

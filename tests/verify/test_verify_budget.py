@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import contract
 from tests.verify import apps
 from tests.verify.apps import differing, no_sleep, row, run_verify, service_app

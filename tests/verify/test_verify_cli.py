@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.applications import Starlette
 
-import mocks
+import realdream.mock as mocks
 from realdream.cli import main
 from tests.verify import apps
 from tests.verify.apps import FakeV2, service_app, serving

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import mocks
+import realdream.mock as mocks
 from realdream import contract
 from tests.verify import apps
 from tests.verify.apps import FakeV2, differing, row, run_verify, service_app

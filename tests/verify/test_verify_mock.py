@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import contract
 from tests.verify.apps import FakeV2, differing, no_v2, row, run_verify, service_app
 

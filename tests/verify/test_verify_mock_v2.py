@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import contract
 from tests.verify.apps import differing, quiet, row
 from tests.verify.test_verify_mock import PROBED, V2_ROWS

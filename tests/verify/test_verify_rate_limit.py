@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import contract
 from realdream.testing import cassettes
 from tests.verify import apps

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-import mocks
 import realdream
+import realdream.mock as mocks
 from realdream import contract
 from realdream.testing import cassettes
 from tests.verify.apps import run_verify, service_app
@@ -122,7 +122,8 @@ def test_replay_needs_a_folder_of_cassettes(tmp_path: Path) -> None:
 
 def test_python_m_mocks_replay_option_refuses_a_bad_folder_in_one_line(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "mocks", "--replay", str(tmp_path / "missing"), "--port", "0"],
+        [sys.executable, "-m", "realdream.mock", "--replay", str(tmp_path / "missing"),
+         "--port", "0"],
         cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert done.returncode == 2
@@ -131,7 +132,8 @@ def test_python_m_mocks_replay_option_refuses_a_bad_folder_in_one_line(tmp_path:
 
 def test_python_m_mocks_replays_a_recorded_run(recorded: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "mocks", "--replay", str(recorded), "--port", "0", "--latency", "0"],
+        [sys.executable, "-m", "realdream.mock", "--replay", str(recorded),
+         "--port", "0", "--latency", "0"],
         cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
