@@ -18,10 +18,18 @@ The v2 queue API too: ``realdream.Client(..., api="v2")`` submits, polls and dow
 
 from realdream.mock._asgi import create_app
 from realdream.mock._cli import add_arguments, config_from_args
-from realdream.mock._config import MOCK_API_KEY, MockConfig
+from realdream.mock._config import (
+    DEFAULT_FAULT_ON,
+    FAULT_KINDS,
+    MOCK_API_KEY,
+    FaultKind,
+    MockConfig,
+)
+from realdream.mock._control import CONTROL_PATH, STATS_PATH
 from realdream.mock._http import MockRequest, MockResponse
 from realdream.mock._jobbodies import CDN_PREFIX
 from realdream.mock._jobs import IMAGE_TTL_S
+from realdream.mock._plan import Plan
 from realdream.mock._render import render_jpeg, render_uncached
 from realdream.mock._rules import CHECK_ORDER, POLL_CHECK_ORDER, SUBMIT_CHECK_ORDER
 from realdream.mock._scenarios import (
@@ -32,20 +40,16 @@ from realdream.mock._scenarios import (
     TIMEOUT,
 )
 from realdream.mock._server import KEEP_ALIVE_S, PortInUseError, RunningMock, run, serve
-from realdream.mock._service import (
-    CONTROL_PATH,
-    MAX_BODY_BYTES,
-    OPENAPI_PATH,
-    MockService,
-    MockStats,
-    Plan,
-)
+from realdream.mock._service import MAX_BODY_BYTES, OPENAPI_PATH, MockService
+from realdream.mock._stats import REQUEST_LOG_SIZE, MockStats, ReceivedRequest
 from realdream.mock._transport import AsyncMockTransport, MockTransport
 
 __all__ = [
     "CDN_PREFIX",
     "CHECK_ORDER",
     "CONTROL_PATH",
+    "DEFAULT_FAULT_ON",
+    "FAULT_KINDS",
     "FORCEABLE_CASES",
     "FORCEABLE_STATUSES",
     "FORCE_STATUS_HEADER",
@@ -56,9 +60,12 @@ __all__ = [
     "MOCK_API_KEY",
     "OPENAPI_PATH",
     "POLL_CHECK_ORDER",
+    "REQUEST_LOG_SIZE",
+    "STATS_PATH",
     "SUBMIT_CHECK_ORDER",
     "TIMEOUT",
     "AsyncMockTransport",
+    "FaultKind",
     "MockConfig",
     "MockRequest",
     "MockResponse",
@@ -67,6 +74,7 @@ __all__ = [
     "MockTransport",
     "Plan",
     "PortInUseError",
+    "ReceivedRequest",
     "RunningMock",
     "add_arguments",
     "config_from_args",

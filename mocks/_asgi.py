@@ -1,4 +1,4 @@
-"""The ASGI shell: Starlette in front of a :class:`~mocks.MockService`. No rules here."""
+"""The ASGI shell: Starlette in front of a :class:`~realdream.mock.MockService`. No rules here."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from starlette.types import Receive, Scope, Send
 
 from realdream.mock._config import MockConfig
 from realdream.mock._http import MockRequest, MockResponse
+from realdream.mock._plan import Plan
 from realdream.mock._scenarios import documented_response
-from realdream.mock._service import MAX_BODY_BYTES, MockService, Plan
+from realdream.mock._service import MAX_BODY_BYTES, MockService
 
 __all__ = ["create_app", "run_plan"]
 
@@ -27,7 +28,7 @@ def create_app(
     service: MockService | None = None,
     replay: str | os.PathLike[str] | None = None,
 ) -> Starlette:
-    """The mock as an ASGI app; ``app.state.service`` is its :class:`~mocks.MockService`.
+    """The mock as an ASGI app; ``app.state.service`` is its :class:`~realdream.mock.MockService`.
 
     ``replay`` is a folder of recorded cassettes (see ``MockConfig.replay``).
     """

@@ -1,16 +1,46 @@
-"""The mock's command-line options, defined once (``python -m mocks`` and ``realdream mock``)."""
+"""The mock's command-line options, defined once (``realdream mock`` and
+``python -m realdream.mock``).
+
+Every number is checked by the rule :class:`~realdream.mock.MockConfig` applies, and a bad one
+is refused in one line naming the option: ``--credits=nan: must be a finite number >= 0``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Final
 
 from realdream import contract
-from realdream.mock._config import DEFAULT_CREDITS, DEFAULT_HANG_SECONDS, MOCK_API_KEY, MockConfig
+from realdream.mock._config import (
+    DEFAULT_CREDITS,
+    DEFAULT_FAULT_ON,
+    DEFAULT_HANG_SECONDS,
+    FAULT_KINDS,
+    MOCK_API_KEY,
+    MockConfig,
+    check_numbers,
+    parse_fault_kinds,
+)
+from realdream.mock._replay import Replay
 from realdream.mock._server import DEFAULT_HOST, DEFAULT_PORT, PortInUseError, run
 
 __all__ = ["add_arguments", "build_parser", "config_from_args", "main", "port_in_use_message"]
+
+_MAX_PORT: Final = 65_535
+#: The options that set a number of :class:`MockConfig`, by field name.
+_NUMBER_FIELDS: Final = (
+    "latency",
+    "jitter",
+    "credits",
+    "cost_per_image",
+    "rate_limit",
+    "fault_rate",
+    "hang_seconds",
+    "queue_time",
+    "result_ttl",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,31 +49,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--host", default=DEFAULT_HOST, help="interface to listen on (default: %(default)s)")
     add(
         "--port",
-        type=int,
+        type=_port,
         default=DEFAULT_PORT,
         help="port; 0 picks a free one (default: %(default)s)",
     )
     add(
         "--latency",
         type=float,
+        metavar="SECONDS",
         default=contract.ADVERTISED_LATENCY_S,
         help="seconds before each image, the vendor's advertised time (default: %(default)s)",
     )
     add(
         "--jitter",
         type=float,
+        metavar="SECONDS",
         default=0.0,
         help="± seconds of random latency (default: %(default)s)",
     )
     add(
         "--credits",
         type=float,
+        metavar="USD",
         default=DEFAULT_CREDITS,
         help="starting balance in USD (default: %(default)s)",
     )
     add(
         "--cost-per-image",
         type=float,
+        metavar="USD",
         default=contract.COST_PER_IMAGE_USD,
         help="USD charged per image returned (default: %(default)s)",
     )
@@ -77,6 +111,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="probability of an injected 500/502/504 (default: %(default)s)",
     )
     add(
+        "--fault-on",
+        default=",".join(DEFAULT_FAULT_ON),
+        metavar="KINDS",
+        help=(
+            "the requests --fault-rate faults, comma-separated, or 'all': "
+            f"{', '.join(FAULT_KINDS)} (default: %(default)s)"
+        ),
+    )
+    add(
         "--seed",
         type=int,
         default=None,
@@ -85,18 +128,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--hang-seconds",
         type=float,
+        metavar="SECONDS",
         default=DEFAULT_HANG_SECONDS,
         help='how long a scripted "timeout" holds the answer (default: %(default)s)',
     )
     add(
         "--queue-time",
         type=float,
+        metavar="SECONDS",
         default=0.0,
         help="seconds a v2 job stays QUEUED before its latency starts (default: %(default)s)",
     )
     add(
         "--result-ttl",
         type=float,
+        metavar="SECONDS",
         default=contract.RESULT_TTL_S,
         help="seconds a v2 job's status and result are kept after submit (default: %(default)s)",
     )
@@ -117,31 +163,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(ns: argparse.Namespace) -> MockConfig:
-    """The :class:`MockConfig` the parsed options describe."""
+    """The :class:`MockConfig` the parsed options describe; ``ValueError`` naming the option
+    for a value that cannot be meant (``--credits nan``, ``--latency -1``, ``--fault-rate 2``)."""
+    numbers = {name: getattr(ns, name) for name in _NUMBER_FIELDS}
+    check_numbers(numbers, label=_option)
     return MockConfig(
-        latency=ns.latency,
-        jitter=ns.jitter,
-        credits=ns.credits,
-        cost_per_image=ns.cost_per_image,
+        **numbers,
         api_keys=tuple(ns.api_keys or (MOCK_API_KEY,)),
         forbidden_keys=tuple(ns.forbidden_keys or ()),
-        rate_limit=ns.rate_limit,
-        fault_rate=ns.fault_rate,
         seed=ns.seed,
-        hang_seconds=ns.hang_seconds,
-        queue_time=ns.queue_time,
-        result_ttl=ns.result_ttl,
         failed_status=ns.failed_status,
         result_images=ns.result_images,
+        fault_on=parse_fault_kinds(ns.fault_on, field="--fault-on"),
         replay=_replay_folder(ns.replay),
     )
+
+
+def _option(field: str) -> str:
+    """The option that sets a field (``cost_per_image``: ``--cost-per-image``)."""
+    return "--" + field.replace("_", "-")
+
+
+def _port(text: str) -> int:
+    """A ``--port`` value: a whole number from 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= _MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a whole number from 0 to {_MAX_PORT}")
+    return port
 
 
 def _replay_folder(folder: str | None) -> str | None:
     """``folder`` once its cassettes are known to load (``ValueError`` naming what is wrong)."""
     if folder is not None:
-        from realdream.mock._replay import Replay
-
         try:
             Replay.load(folder)
         except ModuleNotFoundError as exc:  # vcrpy: the message names the extra to install
@@ -164,7 +220,8 @@ def port_in_use_message(exc: PortInUseError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m mocks``: serve until Ctrl-C; bad options or a taken port exit 2, one line."""
+    """``python -m realdream.mock``: serve until Ctrl-C; bad options, a cassette that cannot be
+    true or a taken port exit 2, one line."""
     parser = build_parser()
     ns = parser.parse_args(argv)
     try:

@@ -1,4 +1,4 @@
-"""The v2 bodies and paths, as pure functions of a :class:`~mocks._jobs.MockJob`.
+"""The v2 bodies and paths, as pure functions of a :class:`~realdream.mock._jobs.MockJob`.
 
 Shapes (see the README's "offline mock server" section for what is VERIFIED and what is our
 choice): the submit answer, the status body, the result body (the INFERRED composite of

@@ -1,7 +1,7 @@
 """The mock's rules as pure functions: each returns the refusal, or ``None`` to go on.
 
 The documented check order for ``POST /v1/sdxl1.0-realdream-lightning`` (see :data:`CHECK_ORDER`)
-is applied by :class:`mocks.MockService`; each step lives here and is testable alone.
+is applied by :class:`realdream.mock.MockService`; each step lives here and is testable alone.
 """
 
 from __future__ import annotations

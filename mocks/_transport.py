@@ -1,4 +1,4 @@
-"""httpx transports that call a :class:`~mocks.MockService` in-process: no sockets."""
+"""httpx transports that call a :class:`~realdream.mock.MockService` in-process: no sockets."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import httpx
 from realdream.mock._asgi import run_plan
 from realdream.mock._config import MockConfig
 from realdream.mock._http import MockRequest, MockResponse
-from realdream.mock._service import MockService, Plan
+from realdream.mock._plan import Plan
+from realdream.mock._service import MockService
 
 __all__ = ["AsyncMockTransport", "MockTransport"]
 
@@ -51,7 +52,7 @@ def _time_out(plan: Plan, request: httpx.Request, read: float) -> httpx.ReadTime
 
 
 class MockTransport(httpx.BaseTransport):
-    """A sync transport answering from a :class:`~mocks.MockService` in this process.
+    """A sync transport answering from a :class:`~realdream.mock.MockService` in this process.
 
     ``httpx.Client(transport=MockTransport(MockConfig(latency=0)))``. The latency is applied
     with ``time.sleep``; a delay longer than the request's read timeout raises

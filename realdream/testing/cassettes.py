@@ -27,6 +27,7 @@ __all__ = [
     "Recorded",
     "fill_balance",
     "load",
+    "load_file",
     "recorder",
     "scrub_balance",
 ]
@@ -172,22 +173,56 @@ def _scrub_headers(
 def load(directory: Path) -> list[Recorded]:
     """Every exchange of every ``*.yaml`` cassette in ``directory``, in file then record order.
 
-    Raises ``ValueError`` naming the file for a cassette vcrpy cannot read.
+    Raises ``ValueError`` naming the file for a cassette that cannot be read (see
+    :func:`load_file`).
+    """
+    found: list[Recorded] = []
+    for path in sorted(directory.glob("*.yaml")):
+        found += load_file(path)
+    return found
+
+
+def load_file(path: Path) -> list[Recorded]:
+    """The exchanges of the cassette ``path``, in record order.
+
+    Raises ``ValueError`` naming the file for a cassette vcrpy cannot read, and naming the file
+    and the field for an exchange that cannot be true (a status that is not a whole number from
+    100 to 599).
     """
     vcr = _vcr()
     from vcr.serialize import deserialize
     from vcr.serializers import yamlserializer
 
     del vcr
+    try:
+        requests, responses, *_ = deserialize(path.read_text(), yamlserializer)
+        pairs = list(zip(requests, responses, strict=True))
+    except Exception as exc:  # any way a file can fail to be a cassette
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(f"{path}: not a readable cassette ({reason})") from None
     found: list[Recorded] = []
-    for path in sorted(directory.glob("*.yaml")):
+    for number, (request, response) in enumerate(pairs, start=1):
         try:
-            requests, responses, *_ = deserialize(path.read_text(), yamlserializer)
-        except Exception as exc:  # any way a file can fail to be a cassette
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise ValueError(f"{path}: not a readable cassette ({reason})") from None
-        found += [_recorded(req, resp) for req, resp in zip(requests, responses, strict=True)]
+            found.append(_recorded(request, response))
+        except (ValueError, LookupError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{path}: interaction {number}: {_reason(exc)}") from None
     return found
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValueError):
+        return str(exc)
+    return f"not a recorded exchange ({type(exc).__name__}: {' '.join(str(exc).split())})"
+
+
+def _status(code: object) -> int:
+    """A recorded status: a whole number from 100 to 599 (``ValueError`` naming the field)."""
+    if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+        shown = repr(code) if len(repr(code)) <= 40 else repr(code)[:39] + "…"
+        raise ValueError(
+            f"response.status.code={shown}: must be an HTTP status, a whole number from 100 to 599"
+        )
+    return code
 
 
 def _recorded(request: Any, response: Mapping[str, Any]) -> Recorded:
@@ -201,7 +236,7 @@ def _recorded(request: Any, response: Mapping[str, Any]) -> Recorded:
         path=str(request.path),
         body=body.encode() if isinstance(body, str) else bytes(body),
         has_key=contract.API_KEY_HEADER in request.headers,
-        status=int(response["status"]["code"]),
+        status=_status(response["status"]["code"]),
         headers=headers,
         content=content.encode() if isinstance(content, str) else bytes(content),
     )

@@ -71,8 +71,8 @@ def test_v2_defaults_come_from_the_contract() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--queue-time", "-1"], "queue_time=-1.0: must be a finite number >= 0"),
-        (["--result-ttl", "0"], "result_ttl=0.0: must be a number of seconds > 0"),
+        (["--queue-time", "-1"], "--queue-time=-1.0: must be a finite number >= 0"),
+        (["--result-ttl", "0"], "--result-ttl=0.0: must be a number of seconds > 0"),
         (["--failed-status", "500"], "invalid choice: 500"),
     ],
 )
@@ -101,7 +101,7 @@ def test_an_invalid_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit) as exited:
         main(["--fault-rate", "2"])
     assert exited.value.code == 2
-    assert "fault_rate=2.0: must be between 0 and 1" in capsys.readouterr().err
+    assert "--fault-rate=2.0: must be between 0 and 1" in capsys.readouterr().err
 
 
 def test_python_m_mocks_serves_prints_url_and_key_and_stops_on_ctrl_c() -> None:
@@ -195,6 +195,6 @@ def test_an_invalid_config_value_is_a_usage_error_without_traceback(
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == (
-        "python -m mocks: error: latency=-1.0: must be a finite number >= 0"
+        "realdream mock: error: --latency=-1.0: must be a finite number >= 0"
     )
     assert "Traceback" not in err

@@ -17,8 +17,8 @@ from PIL import Image
 
 import realdream.mock as mocks
 from realdream import GenerationRequest, contract
+from realdream.mock import STATS_PATH
 from realdream.mock._scenarios import JOB_FAILED_MESSAGE
-from realdream.mock._service import STATS_PATH
 from tests.mock.conftest import GENERATE, JSON_HEADERS, KEY, FakeClock, body
 
 SUBMIT = contract.V2_SUBMIT_PATH
