@@ -174,7 +174,7 @@ def _rate_limit(label: str, value: object) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{label}={_shown(value)}: must be an integer >= 1 or None")
+        raise ValueError(f"{label}={_shown(value)}: must be a whole number >= 1 (None: unlimited)")
 
 
 _RULES: Final[dict[str, Callable[[str, object], None]]] = {

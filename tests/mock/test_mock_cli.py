@@ -198,3 +198,79 @@ def test_an_invalid_config_value_is_a_usage_error_without_traceback(
         "realdream mock: error: --latency=-1.0: must be a finite number >= 0"
     )
     assert "Traceback" not in err
+
+
+IMPOSSIBLE = [
+    (["--credits", "nan"], "--credits=nan: must be a finite number >= 0"),
+    (["--credits", "-0.5"], "--credits=-0.5: must be a finite number >= 0"),
+    (["--credits", "1e13"], "--credits=10000000000000.0: must be at most 1e+12 USD"),
+    (["--cost-per-image", "inf"], "--cost-per-image=inf: must be a finite number >= 0"),
+    (["--latency", "-1"], "--latency=-1.0: must be a finite number >= 0"),
+    (["--jitter", "1e999"], "--jitter=inf: must be a finite number >= 0"),
+    (["--hang-seconds", "1e8"], "--hang-seconds=100000000.0: must be at most 1e+07 seconds"),
+    (["--queue-time", "nan"], "--queue-time=nan: must be a finite number >= 0"),
+    (["--result-ttl=-inf"], "--result-ttl=-inf: must be a number of seconds > 0"),
+    (["--fault-rate", "2"], "--fault-rate=2.0: must be between 0 and 1"),
+    (["--fault-rate", "nan"], "--fault-rate=nan: must be between 0 and 1"),
+    (["--rate-limit", "0"], "--rate-limit=0: must be a whole number >= 1 (None: unlimited)"),
+    (
+        ["--fault-on", "poll,polls"],
+        "--fault-on='polls': must be 'all' or among generate, submit, poll, result, download",
+    ),
+    (["--port", "99999"], "argument --port: '99999': must be a whole number from 0 to 65535"),
+]
+
+
+IMPOSSIBLE_IDS = [" ".join(argv) for argv, _ in IMPOSSIBLE]
+
+
+@pytest.mark.parametrize(("argv", "line"), IMPOSSIBLE, ids=IMPOSSIBLE_IDS)
+def test_an_impossible_option_is_refused_in_one_line_naming_it(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from realdream.mock._cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"realdream mock: error: {line}"
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("argv", "line"), IMPOSSIBLE[:4], ids=IMPOSSIBLE_IDS[:4])
+def test_realdream_mock_refuses_the_same_in_one_line(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from realdream.cli import main
+
+    assert main(["mock", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().splitlines() == [f"error: {line}"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "kinds"),
+    [
+        ([], mocks.DEFAULT_FAULT_ON),
+        (["--fault-on", "poll,download"], ("poll", "download")),
+        (["--fault-on", "download, result ,poll"], ("poll", "result", "download")),
+        (["--fault-on", "all"], mocks.FAULT_KINDS),
+    ],
+)
+def test_fault_on_reaches_the_config(argv: list[str], kinds: tuple[str, ...]) -> None:
+    assert parse("--fault-rate", "0.5", *argv).fault_on == kinds
+
+
+def test_help_names_the_command_and_every_option() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "realdream.mock", "--help"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: realdream mock [-h]")
+    usage = done.stdout.split("\n\n")[0]
+    for option in ("--latency SECONDS", "--credits USD", "--fault-rate P", "--fault-on KINDS"):
+        assert option in usage
+    assert "poll, result, download" in done.stdout
