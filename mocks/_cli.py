@@ -226,8 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     try:
         config = config_from_args(ns)
-    except ValueError as exc:
-        parser.error(str(exc))
+    except ValueError as exc:  # a value or a cassette that cannot be: one line, no usage
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     try:
         run(config, ns.host, ns.port)
     except PortInUseError as exc:

@@ -2,7 +2,8 @@
 
 A hash of the parameters picks a 4×4 palette and a few discs; they are drawn on a 1/16-scale
 canvas, upscaled (nearest neighbour: the cheap step), and labelled "MOCK" with the first words
-of the prompt. Encoded bytes are kept in an LRU cache keyed by every parameter.
+of the prompt and a caption (:func:`caption`: the seed, the sample counted from 1 as the CLI's
+file names count it, the size). Encoded bytes are kept in an LRU cache keyed by every parameter.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from realdream import GenerationRequest
 
-__all__ = ["MARK", "image_key", "render_jpeg", "render_uncached", "title_words"]
+__all__ = ["MARK", "caption", "image_key", "render_jpeg", "render_uncached", "title_words"]
 
 MARK: Final = "MOCK"
 JPEG_QUALITY: Final = 85
@@ -44,13 +45,21 @@ def image_key(request: GenerationRequest, index: int = 0) -> ImageKey:
 
 
 def render_jpeg(request: GenerationRequest, index: int = 0) -> bytes:
-    """The JPEG of sample ``index`` of ``request``: identical bytes for identical parameters."""
+    """The JPEG of sample ``index`` (from 0) of ``request``: identical bytes for identical
+    parameters."""
     return _render_cached(image_key(request, index))
 
 
 def render_uncached(request: GenerationRequest, index: int = 0) -> bytes:
     """:func:`render_jpeg` without the cache (for benchmarks)."""
     return _render(image_key(request, index))
+
+
+def caption(key: ImageKey) -> str:
+    """The line at the foot of an image: ``seed 7 · sample 1 · 1024x1024`` for the first sample
+    (samples are counted from 1 here, as the CLI's file names ``_1of2`` count them)."""
+    seed, width, height, index = key[5], key[6], key[7], key[8]
+    return f"seed {seed} · sample {index + 1} · {width}x{height}"
 
 
 def cache_clear() -> None:
@@ -75,10 +84,10 @@ def _render_cached(key: ImageKey) -> bytes:
 
 
 def _render(key: ImageKey) -> bytes:
-    prompt, seed, width, height = key[0], key[5], key[6], key[7]
+    prompt, width, height = key[0], key[6], key[7]
     digest = hashlib.sha512(repr(key).encode()).digest()
     image = _background(digest, width, height)
-    _label(image, title_words(prompt), f"seed {seed} · sample {key[8]} · {width}x{height}")
+    _label(image, title_words(prompt), caption(key))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=JPEG_QUALITY)
     return out.getvalue()

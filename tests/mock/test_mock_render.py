@@ -111,3 +111,9 @@ def test_a_cache_hit_returns_identical_bytes_without_rendering(
     again = [_render.render_jpeg(request) for _ in range(3)]
     assert again == [first] * 3
     assert rendered == [_render.image_key(request)]  # drawn once; the rest came from the cache
+
+
+@pytest.mark.parametrize(("index", "shown"), [(0, "sample 1"), (1, "sample 2"), (3, "sample 4")])
+def test_the_caption_counts_samples_from_1_as_file_names_do(index: int, shown: str) -> None:
+    request = BASE.replace(seed=77, img_width=768, img_height=512, samples=4)
+    assert _render.caption(_render.image_key(request, index)) == f"seed 77 · {shown} · 768x512"
