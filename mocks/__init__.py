@@ -14,6 +14,11 @@ identity, even when a checkout runs ``python -m mocks``.
 
 Real HTTP: ``with mock.serve() as running: ...`` (``running.base_url``), or ``realdream mock``.
 The v2 queue API too: ``realdream.Client(..., api="v2")`` submits, polls and downloads here.
+
+Faults on demand: ``MockConfig(fault_rate=0.5, fault_on=("poll", "result", "download"))``
+fails half the safe-to-repeat GET requests of a v2 job with a 500, 502 or 504 (never billed).
+What a service has seen: ``service.balance``, ``service.stats`` and ``service.requests`` (each
+request received, in order, its key redacted: two clients' runs compare request by request).
 """
 
 from realdream.mock._asgi import create_app

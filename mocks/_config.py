@@ -65,7 +65,7 @@ class MockConfig:
 
     ``fault_rate`` is the probability of an injected 500/502/504 on each request of a kind in
     ``fault_on`` (see :data:`FAULT_KINDS`; by default every API request, not image downloads:
-    ``fault_on=("poll", "result", "download")`` faults only the safe-to-repeat ``GET``\\ s, which
+    ``fault_on=("poll", "result", "download")`` faults only the safe-to-repeat GET requests, which
     never bill). The draws come from ``random.Random`` seeded with ``seed`` (which also picks the
     seed for ``seed=-1``). ``replay`` is a folder of recorded cassettes to answer matching
     requests from.

@@ -4,7 +4,7 @@ Each turns a request into a :class:`~realdream.mock._plan.Plan` on a
 :class:`~realdream.mock._state.ServiceState`; the jobs' states and billing live in
 :mod:`realdream.mock._jobs`, their bodies in :mod:`realdream.mock._jobbodies`. A fault injected
 into a poll, a result or a download (``MockConfig.fault_on``) changes nothing of the job: a job
-is billed when it completes, whatever its ``GET``\ s were answered.
+is billed when it completes, whatever its GET requests were answered.
 """
 
 from __future__ import annotations

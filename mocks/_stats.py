@@ -16,10 +16,20 @@ from typing import Final
 from realdream import contract
 from realdream.mock._http import MockRequest, MockResponse
 
-__all__ = ["REDACTED", "REQUEST_LOG_SIZE", "MockStats", "ReceivedRequest", "Tally"]
+__all__ = [
+    "LOGGED_BODY_BYTES",
+    "REDACTED",
+    "REQUEST_LOG_SIZE",
+    "MockStats",
+    "ReceivedRequest",
+    "Tally",
+]
 
 #: How many requests the log keeps: the most recent ones (a long-running server stays small).
 REQUEST_LOG_SIZE: Final = 1_000
+#: The most of a body the log keeps (a request is a few hundred bytes; the log stays small even
+#: when every logged body is as large as the mock accepts).
+LOGGED_BODY_BYTES: Final = 16 * 1024
 #: What the log shows for the value of a key header (the key itself is never kept).
 REDACTED: Final = "REDACTED"
 _SECRET_HEADERS: Final = frozenset({contract.API_KEY_HEADER, "authorization"})
@@ -44,7 +54,8 @@ class MockStats:
 @dataclass(frozen=True)
 class ReceivedRequest:
     """One request as the service received it: method, path, headers (names in lower case;
-    the value of ``x-api-key`` or ``authorization`` reads :data:`REDACTED`) and body."""
+    the value of ``x-api-key`` or ``authorization`` reads :data:`REDACTED`) and body (its
+    first :data:`LOGGED_BODY_BYTES`)."""
 
     method: str
     path: str
@@ -57,7 +68,7 @@ class ReceivedRequest:
             name: REDACTED if name in _SECRET_HEADERS else value
             for name, value in request.headers.items()
         }
-        return cls(request.method, request.path, headers, request.body)
+        return cls(request.method, request.path, headers, request.body[:LOGGED_BODY_BYTES])
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

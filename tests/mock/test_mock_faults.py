@@ -1,6 +1,6 @@
 """Injected faults restricted to chosen kinds of request (``MockConfig.fault_on``): a fault on a
 status, result or image ``GET`` never bills and never changes a job, so the images billed on the
-mock's own ledger are those of the jobs that completed, however many ``GET``\\ s failed."""
+mock's own ledger are those of the jobs that completed, however many GET requests failed."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import realdream
 import realdream.mock as mocks
 from realdream import contract
 from realdream.mock._http import MockRequest
-from realdream.mock._stats import Tally
+from realdream.mock._stats import LOGGED_BODY_BYTES, Tally
 from tests.mock.conftest import GENERATE, JSON_HEADERS, KEY, body
 
 Sent = tuple[str, str, bytes, str | None, str | None]
@@ -44,11 +44,12 @@ def test_the_log_never_holds_the_key(http: httpx.Client, service: mocks.MockServ
     assert {r.header("authorization") for r in service.requests} == {None, "REDACTED"}
 
 
-def test_the_log_keeps_the_latest_requests_only() -> None:
+def test_the_log_keeps_the_latest_requests_only_and_bounds_their_bodies() -> None:
     tally = Tally(log_size=3)
     for number in range(5):
-        tally.received(MockRequest("GET", f"/{number}"))
+        tally.received(MockRequest("POST", f"/{number}", body=b"x" * (LOGGED_BODY_BYTES + number)))
     assert [r.path for r in tally.requests()] == ["/2", "/3", "/4"]
+    assert {len(r.body) for r in tally.requests()} == {LOGGED_BODY_BYTES}
     assert mocks.REQUEST_LOG_SIZE >= 1_000
 
 
