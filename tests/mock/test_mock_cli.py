@@ -195,6 +195,6 @@ def test_an_invalid_config_value_is_a_usage_error_without_traceback(
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == (
-        "python -m mocks: error: latency=-1.0: must be a finite number >= 0"
+        "realdream mock: error: latency=-1.0: must be a finite number >= 0"
     )
     assert "Traceback" not in err
