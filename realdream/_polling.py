@@ -164,6 +164,8 @@ class Patience:
         if not is_transient(exc):
             return None
         asked = server_wait(exc.headers) if isinstance(exc, APIStatusError) else None
+        if asked is not None:  # the job is forgotten after its hour: no wait need be longer
+            asked = min(asked, contract.RESULT_TTL_S)
         delay = asked or max(
             MIN_RETRY_DELAY, backoff_delay(self._failures, self._backoff, self._rand)
         )
