@@ -187,14 +187,15 @@ class AsyncClient(BaseClient):
                 blobs = [
                     item
                     if isinstance(item, bytes)
-                    else (await self._fetch(job, item, patience)).content
+                    else (await self._fetch(job, item, patience, key=False)).content
                     for item in outputs
                 ]
                 return self._finish(job, data, blobs, t0, job.retries)
 
-    async def _fetch(self, job: AsyncJob, url: str, patience: Patience | None) -> httpx.Response:
+    async def _fetch(
+        self, job: AsyncJob, url: str, patience: Patience | None, *, key: bool = True
+    ) -> httpx.Response:
         """See :meth:`Client._fetch`."""
-        key = url == job.response_url
         if patience is None:
             return await self._get(job, url, key=key)
         policy = patience.policy

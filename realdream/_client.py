@@ -178,14 +178,17 @@ class Client(BaseClient):
             data, outputs = self._outputs(job, self._fetch(job, job.response_url, patience))
             with billed():
                 blobs = [
-                    item if isinstance(item, bytes) else self._fetch(job, item, patience).content
+                    item
+                    if isinstance(item, bytes)
+                    else self._fetch(job, item, patience, key=False).content
                     for item in outputs
                 ]
                 return self._finish(job, data, blobs, t0, job.retries)
 
-    def _fetch(self, job: Job, url: str, patience: Patience | None) -> httpx.Response:
+    def _fetch(
+        self, job: Job, url: str, patience: Patience | None, *, key: bool = True
+    ) -> httpx.Response:
         """GET a job's result (with the key) or an image (without): within a wait, patiently."""
-        key = url == job.response_url
         if patience is None:
             return self._get(job, url, key=key)
         policy = patience.policy

@@ -129,7 +129,7 @@ class Patience:
         self.timeout = timeout
         self.deadline = deadline
         #: What each request of the wait is sent with: the wait does the retrying.
-        self.policy = replace(policy, max_retries=0, retry_read_errors=True, deadline=None)
+        self.policy = replace(policy, max_retries=0, retry_read_errors=True)
         self._backoff = policy
         self._clock = clock
         self._rand = rand
