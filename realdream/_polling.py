@@ -193,10 +193,11 @@ class Patience:
         state = self.status.state if self.status is not None else "QUEUED"
         job, after = self.job, f"{self.timeout or 0.0:g} s"
         if state == "COMPLETED":
+            why = f"last error: {_describe(cause)}" if cause else "the result was not ready yet"
             message = (
                 f"Job {job.request_id} completed (and was billed), but its result could not be "
-                f"fetched within {after} (last error: {_describe(cause)}); collect it within the "
-                "hour with client.job(request_id).result()."
+                f"fetched within {after} ({why}); collect it within the hour with "
+                "client.job(request_id).result()."
             )
         else:
             errors = (

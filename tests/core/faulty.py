@@ -21,6 +21,7 @@ BASE: Final = "http://mock.test"
 STATUS_FAULTS: Final = ("500", "502", "503", "504", "429")
 #: ``connect``: refused before sending. ``read-timeout``: the mock answered, the answer was
 #: lost. ``cut-body``: the status line arrived, then the connection dropped mid-body.
+#: (``pending``, for a result request only: a 200 saying the job is still PROCESSING.)
 TRANSPORT_FAULTS: Final = ("connect", "read-timeout", "cut-body")
 FAULTS: Final = STATUS_FAULTS + TRANSPORT_FAULTS
 GETS: Final = ("status", "result", "image")
@@ -93,6 +94,8 @@ def _answer(fault: str, request: httpx.Request) -> httpx.Response:
 def _before(fault: str | None, request: httpx.Request) -> httpx.Response | None:
     if fault == "connect":
         raise httpx.ConnectError("injected: connection refused", request=request)
+    if fault == "pending":
+        return httpx.Response(200, json={"status": "PROCESSING", "metrics": {}}, request=request)
     return _answer(fault, request) if fault is not None and fault[:1].isdigit() else None
 
 

@@ -18,6 +18,7 @@ from realdream import contract
 from realdream._amounts import MAX_AMOUNT
 from realdream._headers import reported_amount, reported_seed
 from realdream._jobbodies import metric, result_seed
+from realdream._polling import Durations
 from tests.core.fakes import KEY, encode
 
 #: JSON texts of balances that cannot be true.
@@ -175,3 +176,14 @@ def test_a_cost_header_that_cannot_be_true_falls_back_to_the_contract_price(
     result = realdream.GenerationResult.from_response(request, encode("JPEG"), headers, elapsed=0)
     assert result.cost == (contract.COST_PER_IMAGE_USD if expected is None else expected)
     assert result.remaining_credits == expected
+
+
+@pytest.mark.parametrize(
+    "seconds", [math.nan, math.inf, -3.0, 0.0, 1e11, contract.RESULT_TTL_S + 1]
+)
+def test_a_job_duration_that_cannot_be_true_never_moves_the_first_poll(seconds: float) -> None:
+    durations = Durations()
+    durations.add(seconds)
+    assert durations.expected() == contract.ADVERTISED_LATENCY_S
+    durations.add(4.0)
+    assert durations.expected() == 4.0

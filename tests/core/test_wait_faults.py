@@ -72,6 +72,24 @@ def test_a_client_that_never_retries_a_request_still_rides_out_faults_in_a_wait(
     assert result.retries == 5
 
 
+def test_a_result_not_ready_after_a_completed_status_sends_the_wait_back_to_polling() -> None:
+    rig = Rig(Faults(["pending"], kinds=["result"]))
+    with rig.client() as client:
+        result = client.generate("a lighthouse", **SMALL)
+    assert len(result.images) == 1 == rig.billed_images
+    assert rig.faults.requests == ["status", "result", "status", "result", "image"]
+
+
+def test_a_result_never_ready_ends_at_the_deadline_saying_so() -> None:
+    rig = Rig(Faults(kinds=["result"], then="pending"))
+    with rig.client() as client:
+        job = client.submit("a lighthouse", **SMALL)
+        with pytest.raises(realdream.JobTimeoutError) as info:
+            job.wait(timeout=15)
+    assert info.value.state == "COMPLETED"
+    assert "not ready" in str(info.value)
+
+
 # --- progress ------------------------------------------------------------------------------------
 def test_progress_names_the_failure_and_the_last_state_while_the_wait_goes_on() -> None:
     rig = Rig(Faults(["502", None, "read-timeout"], kinds=["status"]), latency=8.0)
