@@ -163,20 +163,23 @@ class Patience:
         (the caller re-raises ``exc``). Raises :class:`JobTimeoutError` at the deadline."""
         if not is_transient(exc):
             return None
-        asked = server_wait(exc.headers) if isinstance(exc, APIStatusError) else None
-        if asked is not None:  # the job is forgotten after its hour: no wait need be longer
-            asked = min(asked, contract.RESULT_TTL_S)
-        delay = asked or max(
-            MIN_RETRY_DELAY, backoff_delay(self._failures, self._backoff, self._rand)
-        )
+        asked = _asked(exc)
         left = self.left()
         if left is not None and (left <= 0 or (asked or 0.0) > left):
             raise self.timed_out(exc) from exc
+        delay = asked or max(
+            MIN_RETRY_DELAY, backoff_delay(self._failures, self._backoff, self._rand)
+        )
         self._failures += 1
         self.job.retries += 1
         delay = delay if left is None else min(delay, left)
+        self._report(exc, delay)
+        return delay
+
+    def _report(self, exc: RealDreamError, delay: float) -> None:
+        """Say the wait goes on: to ``on_status`` each time, to the log once a streak."""
         logger.log(
-            logging.WARNING if self._failures == 1 else logging.INFO,  # once a streak: no flood
+            logging.WARNING if self._failures == 1 else logging.INFO,
             "realdream: job %s: %s; the wait goes on, try %d in %.2fs",
             self.job.request_id,
             _describe(exc),
@@ -186,7 +189,6 @@ class Patience:
         if self._on_status is not None:
             last = self.status or JobStatus("QUEUED", self.job.request_id)
             self._on_status(replace(last, transient=exc))
-        return delay
 
     def timed_out(self, cause: RealDreamError | None = None) -> JobTimeoutError:
         """The error of a wait whose deadline came first (``cause``: the last failure)."""
@@ -209,6 +211,12 @@ class Patience:
                 "client.job(request_id)."
             )
         return JobTimeoutError(message, job=job, state=state)
+
+
+def _asked(exc: RealDreamError) -> float | None:
+    """The wait the server asked for (a job is forgotten after its hour: never longer)."""
+    asked = server_wait(exc.headers) if isinstance(exc, APIStatusError) else None
+    return None if asked is None else min(asked, contract.RESULT_TTL_S)
 
 
 def _describe(error: RealDreamError | None) -> str:
