@@ -282,7 +282,7 @@ class BaseClient:
         if state == "FAILED":
             status = status_of(data, job.request_id)
             raise failed_error(status, response.content, response.status_code)
-        if state in PENDING_STATES:
+        if isinstance(state, str) and state in PENDING_STATES:
             raise JobPendingError(
                 f"Job {job.request_id} is still {state}: nothing to collect yet; wait on it, "
                 "or ask again later.",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 import realdream
-from tests.core.faulty import Faults, Rig
+from tests.core.fakes import KEY
+from tests.core.faulty import BASE, Faults, Rig
 
 SMALL = {"img_width": 256, "img_height": 256}
 
@@ -96,3 +98,15 @@ def test_async_result_reads_a_completed_job_and_refuses_an_unfinished_one() -> N
 
     assert asyncio.run(go()) == ("PROCESSING", 1)
     assert rig.billed_images == 1
+
+
+@pytest.mark.parametrize("state", [["PROCESSING"], {"a": 1}, None, "DONE"])
+def test_a_result_whose_state_is_not_one_is_unreadable_and_kept_for_support(state: object) -> None:
+    def hostile(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": state, "metrics": {}}, request=request)
+
+    client = realdream.Client(KEY, base_url=BASE, transport=httpx.MockTransport(hostile))
+    with client, pytest.raises(realdream.InvalidResponseError) as info:
+        client.job("2c7f59ea-13f1-402c-9353-915a2b5a2124").result()
+    assert info.value.billed  # a 200: whatever it says, keep it as paid
+    assert b"status" in info.value.body
