@@ -27,7 +27,6 @@ from realdream._errors import (
     InternalServerError,
     InvalidResponseError,
     JobExpiredError,
-    JobTimeoutError,
     MethodNotAllowedError,
     ModelRetiredError,
     NotAcceptableError,
@@ -45,7 +44,14 @@ from realdream._errors import (
     error_for_status,
 )
 from realdream._headers import server_wait
-from realdream._jobs import DEFAULT_WAIT_TIMEOUT, AsyncJob, Job, JobStatus
+from realdream._jobs import (
+    DEFAULT_WAIT_TIMEOUT,
+    AsyncJob,
+    Job,
+    JobPendingError,
+    JobStatus,
+    JobTimeoutError,
+)
 from realdream._metadata import (
     format_parameters,
     parse_parameters,
@@ -76,16 +82,18 @@ from realdream.contract import (
 #: Names whose modules import httpx (and asyncio): loaded on first use, so code that only
 #: validates requests or reads image metadata, and the CLI's --help, start without them.
 _LAZY = {
-    **dict.fromkeys(("DEFAULT_MAX_IN_FLIGHT", "AsyncClient", "Client"), "realdream._client"),
+    **dict.fromkeys(("DEFAULT_MAX_IN_FLIGHT", "AsyncClient"), "realdream._async_client"),
+    "Client": "realdream._client",
     **dict.fromkeys(("VerifyReport", "averify", "verify"), "realdream._verify"),
     "VerifyRow": "realdream._checks",
     "DEFAULT_TIMEOUT": "realdream._base",
 }
 
 if _typing.TYPE_CHECKING:  # type checkers see plain imports (and still flag unknown names)
+    from realdream._async_client import DEFAULT_MAX_IN_FLIGHT, AsyncClient
     from realdream._base import DEFAULT_TIMEOUT
     from realdream._checks import VerifyRow
-    from realdream._client import DEFAULT_MAX_IN_FLIGHT, AsyncClient, Client
+    from realdream._client import Client
     from realdream._verify import VerifyReport, averify, verify
 else:
 
@@ -143,6 +151,7 @@ __all__ = [
     "InvalidResponseError",
     "Job",
     "JobExpiredError",
+    "JobPendingError",
     "JobStatus",
     "JobTimeoutError",
     "Limit",

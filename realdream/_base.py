@@ -11,26 +11,21 @@ import os
 import random
 import re
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any, Final, cast, get_args
 
 import httpx
 
 from realdream import contract
+from realdream._amounts import parse_amount
 from realdream._errors import (
     ConfigurationError,
     GenerationFailedError,
     InvalidResponseError,
-    RealDreamError,
     ValidationError,
 )
 from realdream._headers import server_wait
-from realdream._jobs import (
-    Durations,
-    JobStatus,
-    Output,
-    PollSchedule,
-    _JobBase,
+from realdream._jobbodies import (
+    PENDING_STATES,
     build_result,
     failed_error,
     job_outputs,
@@ -38,14 +33,17 @@ from realdream._jobs import (
     parse_job_body,
     status_of,
 )
+from realdream._jobs import AnyJob, JobPendingError, JobStatus, OnStatus, Output, _JobBase
 from realdream._pacing import Pacer
 from realdream._params import GenerationRequest
 from realdream._policy import DEFAULT_POLICY, RetryPolicy
+from realdream._polling import Durations, Patience, PollSchedule
 from realdream._result import Credits, GenerationResult
 from realdream._retry import RetryState
+from realdream._sending import sent_as
 from realdream._version import __version__
 
-__all__ = ["DEFAULT_TIMEOUT", "Api", "BaseClient", "Clock", "sent_as"]
+__all__ = ["DEFAULT_TIMEOUT", "Api", "BaseClient", "Clock"]
 
 #: Survives a cold start: an idle model can take minutes to answer the first request.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=180.0, write=30.0, pool=30.0)
@@ -197,13 +195,20 @@ class BaseClient:
 
     @staticmethod
     def _credits(response: httpx.Response) -> Credits:
+        """The balance, refused unless each amount is a finite number >= 0 (a NaN or an
+        infinity here would pass every later comparison with a floor or a budget)."""
+        paid, free = contract.CREDITS_KEYS
         try:
             data = response.json()
-            paid, free = contract.CREDITS_KEYS
-            return Credits(float(data[paid]), float(data.get(free, 0.0)))
-        except (ValueError, KeyError, TypeError, RecursionError):
+            if not isinstance(data, dict) or paid not in data:
+                raise ValueError(f"the body has no {paid!r} field")
+            return Credits(
+                parse_amount(data[paid], field=paid),
+                parse_amount(data.get(free, 0.0), field=free),
+            )
+        except (ValueError, RecursionError) as exc:
             raise InvalidResponseError(
-                "The credits endpoint answered without a readable balance.",
+                f"The credits endpoint answered without a readable balance ({exc}).",
                 status_code=response.status_code,
                 body=response.content,
                 headers=response.headers,
@@ -270,11 +275,20 @@ class BaseClient:
         return JobStatus("FAILED", request_id, exc.metrics, exc.message, failure=exc)
 
     @staticmethod
-    def _outputs(job: _JobBase, response: httpx.Response) -> tuple[dict[str, Any], list[Output]]:
+    def _outputs(job: AnyJob, response: httpx.Response) -> tuple[dict[str, Any], list[Output]]:
+        """A result's body and images; a FAILED or unfinished job's error."""
         data = parse_job_body(response.content, response.status_code, response.headers)
-        if data.get(contract.JOB_STATUS_KEY) == "FAILED":
+        state = data.get(contract.JOB_STATUS_KEY)
+        if state == "FAILED":
             status = status_of(data, job.request_id)
             raise failed_error(status, response.content, response.status_code)
+        if isinstance(state, str) and state in PENDING_STATES:
+            raise JobPendingError(
+                f"Job {job.request_id} is still {state}: nothing to collect yet; wait on it, "
+                "or ask again later.",
+                job=job,
+                state=state,
+            )
         try:
             return data, job_outputs(data)
         except ValueError as exc:
@@ -313,41 +327,19 @@ class BaseClient:
             return PollSchedule(self._clock(), 0.0)
         return PollSchedule(job.submitted_clock, self.durations.expected())
 
-    def _deadline(self, timeout: float | None) -> float | None:
-        if timeout is None:
-            return None
-        if isinstance(timeout, bool) or not timeout > 0:
+    def _patience(self, job: AnyJob, timeout: float | None, on_status: OnStatus | None) -> Patience:
+        """How a wait on ``job`` rides out errors, with its deadline ``timeout`` from now."""
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise ConfigurationError(f"timeout={timeout!r}: must be a number of seconds > 0")
-        return self._clock() + timeout
-
-
-class sent_as:  # noqa: N801  # used like a function: ``with sent_as(request):``
-    """Errors raised inside carry the request as it was sent (maybe paid for: see the error),
-    and the job they belong to.
-
-    A class rather than a ``@contextmanager`` generator: it wraps every request, and a
-    generator-based manager costs several times more to enter and leave.
-    """
-
-    __slots__ = ("job", "request")
-
-    def __init__(self, request: GenerationRequest | None, job: _JobBase | None = None) -> None:
-        self.request = request
-        self.job = job
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if isinstance(exc, RealDreamError):
-            exc.request = self.request
-            if self.job is not None:
-                exc.job = self.job  # type: ignore[attr-defined]  # only job errors carry one
+        return Patience(
+            job,
+            timeout=timeout,
+            deadline=None if timeout is None else self._clock() + timeout,
+            policy=self.retry,
+            clock=self._clock,
+            rand=self._rand.random,
+            on_status=on_status,
+        )
 
 
 def _check_api(api: object) -> Api:

@@ -1,4 +1,11 @@
-"""Pure parsers for the response headers that steer retries. Garbage in, ``None`` out."""
+"""Pure parsers for what a response says in numbers: the headers that steer retries, and the
+prices, balances, durations and seeds a response reports. Garbage in, ``None`` out.
+
+A number a response reports goes through :func:`realdream.parse_amount` (or its whole-number
+twin): what cannot be true (NaN, an infinity, ``1e999``, a 400-digit integer, a negative
+price, a boolean, a nested object) reads as unknown. Unknown, not an error: these numbers
+arrive with an answer that may have been paid for, and its images must not be lost to them.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,21 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from realdream import contract
+from realdream._amounts import parse_amount, parse_count
 
-__all__ = ["parse_datetime", "parse_float", "parse_reset_at", "parse_retry_after", "server_wait"]
+__all__ = [
+    "parse_datetime",
+    "parse_float",
+    "parse_reset_at",
+    "parse_retry_after",
+    "reported_amount",
+    "reported_seed",
+    "server_wait",
+]
 
 # Epoch values above this are taken as milliseconds (year 2286 in seconds).
 _EPOCH_MS_THRESHOLD = 10_000_000_000
+_SEED_MAX = int(contract.LIMITS["seed"].maximum)
 
 
 def parse_float(value: str | None) -> float | None:
@@ -23,6 +40,26 @@ def parse_float(value: str | None) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) else None
+
+
+def reported_amount(value: object, *, field: str) -> float | None:
+    """A price, balance or duration a response reports, or ``None`` when it cannot be true."""
+    if value is None:
+        return None
+    try:
+        return parse_amount(value, field=field)
+    except ValueError:
+        return None
+
+
+def reported_seed(value: object) -> int | None:
+    """The seed a response reports (a string or a number), or ``None`` when it is not one."""
+    if value is None:
+        return None
+    try:
+        return parse_count(value, field="seed", maximum=_SEED_MAX)
+    except ValueError:
+        return None
 
 
 def parse_datetime(value: str | None) -> datetime | None:

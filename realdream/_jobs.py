@@ -1,5 +1,9 @@
-"""v2 jobs: submit, then poll. The bodies' parsing and the polling schedule are pure; a
-:class:`Job` (or :class:`AsyncJob`) asks its client to send.
+"""v2 jobs: what a submitted job is, what a poll says of it, and the errors that carry one.
+
+A :class:`Job` (or :class:`AsyncJob`) asks its client to send; it knows its client only as
+the small :class:`JobClient` (or :class:`AsyncJobClient`) protocol below. Reading the job
+bodies lives in :mod:`realdream._jobbodies`, the poll schedule and the patience of a wait in
+:mod:`realdream._polling`.
 
 A job is billed once, when it completes; a FAILED job is not billed. Results (and the job's
 status) are kept for one hour after submission; after that every poll answers 404
@@ -8,54 +12,41 @@ status) are kept for one hour after submission; after that every poll answers 40
 
 from __future__ import annotations
 
-import base64
-import binascii
-import math
-import statistics
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final, Protocol
 
 from realdream import contract
-from realdream._errors import (
-    GenerationFailedError,
-    InvalidResponseError,
-    JobTimeoutError,
-    RealDreamError,
-)
-from realdream._headers import parse_float
+from realdream._errors import GenerationFailedError, RealDreamError
 from realdream._params import GenerationRequest
-from realdream._result import GeneratedImage, GenerationResult, image_size, sniff_mime_type
-
-if TYPE_CHECKING:
-    from realdream._client import AsyncClient, Client
+from realdream._result import GenerationResult
 
 __all__ = [
     "DEFAULT_WAIT_TIMEOUT",
+    "AnyJob",
     "AsyncJob",
+    "AsyncJobClient",
     "Job",
+    "JobClient",
+    "JobPendingError",
     "JobStatus",
+    "JobTimeoutError",
     "OnStatus",
     "Output",
-    "PollSchedule",
-    "job_outputs",
-    "parse_job_body",
 ]
 
 #: How long ``wait`` waits by default (a cold model can take minutes; the SDK waits 600 s).
 DEFAULT_WAIT_TIMEOUT: Final = 600.0
-#: Polls after the first come this long apart at first, then 1.5 times longer each, at most 5 s.
-FIRST_INTERVAL: Final = 0.2
-INTERVAL_GROWTH: Final = 1.5
-MAX_INTERVAL: Final = 5.0
-_FAILED_RULE: Final = next(r for r in contract.STATUS_TABLE if r.error == "GenerationFailedError")
 
 
 @dataclass(frozen=True)
 class JobStatus:
-    """What a status poll said: the state, the server's metrics and, when FAILED, why."""
+    """What a status poll said: the state, the server's metrics and, when FAILED, why.
+
+    While ``wait`` rides out a failing service, ``on_status`` gets the last status read with
+    :attr:`transient` set to the error that the last try met: the wait goes on.
+    """
 
     state: contract.JobState
     request_id: str
@@ -63,6 +54,10 @@ class JobStatus:
     error: str | None = None
     #: For a FAILED job: the error ``wait`` raises (status code and body included).
     failure: GenerationFailedError | None = field(default=None, repr=False, compare=False)
+    #: The error a status, result or image request just met (a 5xx, a 429, a dropped
+    #: connection, a read timeout); ``wait`` tries again until its deadline. ``None`` for a
+    #: status the server answered.
+    transient: RealDreamError | None = field(default=None, compare=False)
 
     @property
     def done(self) -> bool:
@@ -76,170 +71,28 @@ OnStatus = Callable[[JobStatus], object]
 Output = str | bytes
 
 
-def parse_job_body(body: bytes, status_code: int, headers: Mapping[str, str]) -> dict[str, Any]:
-    """A job body as a dict, or an :class:`InvalidResponseError` naming what was wrong."""
-    from realdream._errors import ValidationError
-    from realdream._params import parse_json_object
+class JobClient(Protocol):
+    """What a :class:`Job` needs of its client (a :class:`~realdream.Client` is one)."""
 
-    try:
-        return parse_json_object(body)
-    except ValidationError as exc:
-        raise InvalidResponseError(
-            f"The server answered {status_code} with a job body that is not a JSON object ({exc}).",
-            status_code=status_code,
-            body=body,
-            headers=headers,
-        ) from None
+    def _job_status(self, job: Job) -> JobStatus: ...
+
+    def _job_wait(
+        self, job: Job, timeout: float | None, on_status: OnStatus | None
+    ) -> GenerationResult: ...
+
+    def _job_result(self, job: Job) -> GenerationResult: ...
 
 
-def status_of(data: Mapping[str, Any], request_id: str) -> JobStatus:
-    """The :class:`JobStatus` of a status (or result) body."""
-    state = data.get(contract.JOB_STATUS_KEY)
-    if state not in contract.JOB_STATES:
-        states = ", ".join(contract.JOB_STATES)
-        raise ValueError(f"status={state!r}: must be one of {states}")
-    metrics = data.get(contract.JOB_METRICS_KEY)
-    error = data.get(contract.JOB_ERROR_KEY)
-    found_id = data.get("request_id")
-    return JobStatus(
-        state=cast("contract.JobState", state),
-        request_id=found_id if isinstance(found_id, str) else request_id,
-        metrics=dict(metrics) if isinstance(metrics, dict) else {},
-        error=error if isinstance(error, str) else None,
-    )
+class AsyncJobClient(Protocol):
+    """What an :class:`AsyncJob` needs of its client (an :class:`~realdream.AsyncClient`)."""
 
+    async def _job_status(self, job: AsyncJob) -> JobStatus: ...
 
-def job_outputs(data: Mapping[str, Any]) -> list[Output]:
-    """The images of a COMPLETED result: ``images[].url`` when present, else ``output`` (a URL
-    or a list of them; anything that is not an http(s) URL is base64, any ``data:`` prefix
-    stripped)."""
-    images = data.get(contract.JOB_IMAGES_KEY)
-    if isinstance(images, list):
-        urls = [item.get("url") for item in images if isinstance(item, dict)]
-        if urls and all(isinstance(url, str) and url for url in urls):
-            return cast("list[Output]", urls)
-    output = data.get(contract.JOB_OUTPUT_KEY)
-    items = output if isinstance(output, list) else [output]
-    texts = [item for item in items if isinstance(item, str) and item]
-    if not texts or len(texts) != len(items):
-        raise ValueError("the result has no images: no images[].url and no output")
-    return [_url_or_bytes(text) for text in texts]
+    async def _job_wait(
+        self, job: AsyncJob, timeout: float | None, on_status: OnStatus | None
+    ) -> GenerationResult: ...
 
-
-def _url_or_bytes(text: str) -> Output:
-    if text.startswith(("http://", "https://")):
-        return text
-    if text.startswith("data:"):
-        text = text.partition(",")[2]
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("an output is neither a URL nor base64") from None
-
-
-def result_seed(data: Mapping[str, Any]) -> int | None:
-    """The seed the result reports (a string, REPORTED), when it is a whole number."""
-    value = data.get(contract.JOB_SEED_KEY)
-    seed = parse_float(str(value)) if isinstance(value, (str, int)) else None
-    return int(seed) if seed is not None and seed.is_integer() and seed >= 0 else None
-
-
-def metric(metrics: Mapping[str, Any], name: str) -> float | None:
-    value = metrics.get(name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return parse_float(value) if isinstance(value, str) else None
-    return float(value) if math.isfinite(value) else None
-
-
-def build_result(
-    job: _JobBase,
-    data: Mapping[str, Any],
-    blobs: Sequence[bytes],
-    *,
-    elapsed: float,
-    retries: int,
-) -> GenerationResult:
-    """The :class:`GenerationResult` of a completed job whose images are ``blobs``."""
-    metrics = data.get(contract.JOB_METRICS_KEY)
-    metrics = metrics if isinstance(metrics, dict) else {}
-    seed = result_seed(data)
-    request = job.request
-    if request is not None and seed is not None and seed != request.seed:
-        request = request.model_copy(update={"seed": seed})
-    images = tuple(_image(blob, request, index) for index, blob in enumerate(blobs))
-    cost = metric(metrics, contract.METRIC_COST)
-    if cost is None and request is not None:
-        cost = contract.cost(len(images))
-    return GenerationResult(
-        images=images,
-        request=request,
-        elapsed=elapsed,
-        remaining_credits=metric(metrics, contract.METRIC_REMAINING_CREDITS),
-        request_id=job.request_id,
-        cost=cost,
-        generation_time=metric(metrics, contract.METRIC_INFERENCE_TIME),
-        retries=retries,
-        server_seed=seed,
-    )
-
-
-def _image(blob: bytes, request: GenerationRequest | None, index: int) -> GeneratedImage:
-    mime = sniff_mime_type(blob)
-    size = image_size(blob, mime) if mime else None
-    if mime is None or size is None:
-        raise ValueError(f"image {index} is not a readable JPEG, PNG or WebP image")
-    return GeneratedImage(blob, mime, size[0], size[1], request, index)
-
-
-def failed_error(status: JobStatus, body: bytes, status_code: int) -> GenerationFailedError:
-    """The error of a FAILED job (served with 422, or 200)."""
-    return GenerationFailedError(
-        status.error or "the job failed (no detail)",
-        status_code=status_code,
-        body=body,
-        rule=_FAILED_RULE,
-    )
-
-
-class PollSchedule:
-    """When to poll: the first poll near the expected finish, then back off (capped).
-
-    ``expected`` is how long after submission the job should finish (what the client has
-    measured, else the advertised latency). The first poll is due then; later polls come
-    ``FIRST_INTERVAL`` apart, growing by ``INTERVAL_GROWTH`` up to ``MAX_INTERVAL``.
-    """
-
-    def __init__(self, submitted: float, expected: float) -> None:
-        self._next = submitted + max(0.0, expected)
-        self._interval = FIRST_INTERVAL
-
-    def delay(self, now: float) -> float:
-        """Seconds from ``now`` until the next poll is due (then the schedule moves on)."""
-        due = self._next
-        self._next = max(due, now) + self._interval
-        self._interval = min(MAX_INTERVAL, self._interval * INTERVAL_GROWTH)
-        return max(0.0, due - now)
-
-    def not_before(self, moment: float) -> None:
-        """Hold the next poll until ``moment`` (the server asked for a wait)."""
-        self._next = max(self._next, moment)
-
-
-class Durations:
-    """How long this client's jobs took, for where to put the first poll (thread-safe enough:
-    a deque's append and a snapshot copy are atomic in CPython)."""
-
-    def __init__(self, default: float = contract.ADVERTISED_LATENCY_S, keep: int = 32) -> None:
-        self._seen: deque[float] = deque(maxlen=keep)
-        self._default = default
-
-    def add(self, seconds: float) -> None:
-        if math.isfinite(seconds) and seconds > 0:
-            self._seen.append(seconds)
-
-    def expected(self) -> float:
-        seen = list(self._seen)
-        return statistics.median(seen) if seen else self._default
+    async def _job_result(self, job: AsyncJob) -> GenerationResult: ...
 
 
 @dataclass(eq=False)
@@ -257,7 +110,7 @@ class _JobBase:
     #: When the submit was answered, on the client's clock (``None``: unknown, e.g. resumed).
     #: The job started no later, so the first poll counts from here.
     submitted_clock: float | None = field(default=None, repr=False)
-    #: Retries taken so far for this job (the submit's and every poll's).
+    #: Retries taken so far for this job (the submit's, every poll's and every download's).
     retries: int = field(default=0, repr=False)
 
     def __repr__(self) -> str:
@@ -270,20 +123,12 @@ class _JobBase:
             self.submitted_at.timestamp() + contract.RESULT_TTL_S, tz=timezone.utc
         )
 
-    def _timeout(self, state: str, timeout: float) -> JobTimeoutError:
-        return JobTimeoutError(
-            f"Job {self.request_id} is still {state} after {timeout:g} s; it goes on running "
-            "on the server: wait on it again, or resume it later with client.job(request_id).",
-            job=cast("Job", self),
-            state=state,
-        )
-
 
 @dataclass(eq=False, repr=False)
 class Job(_JobBase):
     """A submitted v2 job of a sync :class:`~realdream.Client`."""
 
-    client: Client | None = field(default=None, repr=False, compare=False)
+    client: JobClient | None = field(default=None, repr=False, compare=False)
 
     def status(self) -> JobStatus:
         """Poll the job's state once (QUEUED, PROCESSING, COMPLETED or FAILED)."""
@@ -295,13 +140,27 @@ class Job(_JobBase):
         """Poll until the job ends; return its result with every image downloaded.
 
         ``on_status`` is called with every :class:`JobStatus` a poll reads (to show progress).
+        A status, result or image request that meets a 5xx, a 429 (after the wait it asks
+        for), a dropped connection or a read timeout is tried again, with capped back-off,
+        until ``timeout``; ``on_status`` then gets the last status with ``transient`` set.
         Raises :class:`~realdream.GenerationFailedError` for a FAILED job,
-        :class:`~realdream.JobTimeoutError` (carrying this job) when ``timeout`` passes first,
-        and :class:`~realdream.JobExpiredError` when the server no longer knows the job.
+        :class:`~realdream.JobTimeoutError` (carrying this job, and the last such error as its
+        ``__cause__``) when ``timeout`` passes first, :class:`~realdream.JobExpiredError` when
+        the server no longer knows the job, and at once any error a retry cannot fix (401, 403).
         """
         return self._client()._job_wait(self, timeout, on_status)
 
-    def _client(self) -> Client:
+    def result(self) -> GenerationResult:
+        """The finished job's result, read once without waiting (images downloaded).
+
+        Each request is retried as the client's :class:`~realdream.RetryPolicy` says, no
+        more. Raises :class:`~realdream.JobPendingError` while the job is QUEUED or
+        PROCESSING, :class:`~realdream.GenerationFailedError` for a FAILED job and
+        :class:`~realdream.JobExpiredError` once the server has forgotten it.
+        """
+        return self._client()._job_result(self)
+
+    def _client(self) -> JobClient:
         if self.client is None:
             raise RuntimeError("this job has no client")
         return self.client
@@ -311,7 +170,7 @@ class Job(_JobBase):
 class AsyncJob(_JobBase):
     """A submitted v2 job of a :class:`~realdream.AsyncClient`: awaitable methods."""
 
-    client: AsyncClient | None = field(default=None, repr=False, compare=False)
+    client: AsyncJobClient | None = field(default=None, repr=False, compare=False)
 
     async def status(self) -> JobStatus:
         """Poll the job's state once; see :meth:`Job.status`."""
@@ -323,16 +182,46 @@ class AsyncJob(_JobBase):
         """Poll until the job ends; see :meth:`Job.wait`."""
         return await self._client()._job_wait(self, timeout, on_status)
 
-    def _client(self) -> AsyncClient:
+    async def result(self) -> GenerationResult:
+        """The finished job's result, read once without waiting; see :meth:`Job.result`."""
+        return await self._client()._job_result(self)
+
+    def _client(self) -> AsyncJobClient:
         if self.client is None:
             raise RuntimeError("this job has no client")
         return self.client
 
 
-def attach(exc: RealDreamError, job: _JobBase, *, billed: bool) -> RealDreamError:
-    """Mark ``exc`` with its job (and as billed once the job completed)."""
-    exc.request = job.request
-    setattr(exc, "job", job)  # noqa: B010 (an attribute only job errors carry)
-    if billed:
-        exc.maybe_billed = True
-    return exc
+#: A job of either client.
+AnyJob = Job | AsyncJob
+
+
+class _JobError(RealDreamError):
+    """An error about a job that goes on, or may go on, on the server (and is billed if it
+    completes): it carries the job, to wait on or collect later."""
+
+    def __init__(self, message: str, *, job: AnyJob, state: str) -> None:
+        super().__init__(message)
+        #: The job: wait on it again, call ``result()``, or rebuild it later from its
+        #: ``request_id`` with ``client.job(...)`` (within the hour).
+        self.job = job
+        #: The last state seen.
+        self.state = state
+        self.request = job.request
+        #: The job will be billed if it completes (or was, if it did).
+        self.maybe_billed = True
+
+
+class JobTimeoutError(_JobError):
+    """``Job.wait`` passed its timeout; the job goes on running on the server.
+
+    :attr:`job` is the :class:`~realdream.Job`: wait on it again later (within the hour), or
+    rebuild it from ``job.request_id`` with ``client.job(...)``. :attr:`state` is the last
+    state seen (COMPLETED when the job finished but its result or images could not be
+    fetched in time). When the service was answering with errors, ``__cause__`` is the last.
+    """
+
+
+class JobPendingError(_JobError):
+    """``Job.result()`` found the job still QUEUED or PROCESSING (:attr:`state`): nothing to
+    collect yet. Call ``wait()``, or ``result()`` again later."""

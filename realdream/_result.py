@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from realdream import contract
 from realdream._errors import InvalidResponseError
-from realdream._headers import parse_float
+from realdream._headers import reported_amount, reported_seed
 from realdream._metadata import encode_image, format_parameters, write_atomic
 from realdream._params import GenerationRequest
 
@@ -133,15 +133,20 @@ class GenerationResult:
         images = tuple(
             _image(blob, request, i, headers, status_code) for i, blob in enumerate(blobs)
         )
-        cost = parse_float(headers.get(contract.HEADER_COST))
+        cost = reported_amount(headers.get(contract.HEADER_COST), field=contract.HEADER_COST)
         return cls(
             images=images,
             request=request,
             elapsed=elapsed,
-            remaining_credits=parse_float(headers.get(contract.HEADER_REMAINING_CREDITS)),
+            remaining_credits=reported_amount(
+                headers.get(contract.HEADER_REMAINING_CREDITS),
+                field=contract.HEADER_REMAINING_CREDITS,
+            ),
             request_id=headers.get(contract.HEADER_REQUEST_ID),
             cost=cost if cost is not None else len(images) * contract.COST_PER_IMAGE_USD,
-            generation_time=parse_float(headers.get(contract.HEADER_GENERATION_TIME)),
+            generation_time=reported_amount(
+                headers.get(contract.HEADER_GENERATION_TIME), field=contract.HEADER_GENERATION_TIME
+            ),
             retries=retries,
         )
 
@@ -281,10 +286,10 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _with_server_seed(request: GenerationRequest, header: str | None) -> GenerationRequest:
-    seed = parse_float(header)
-    if seed is None or not seed.is_integer() or int(seed) == request.seed or seed < 0:
+    seed = reported_seed(header)
+    if seed is None or seed == request.seed:
         return request
-    return request.model_copy(update={"seed": int(seed)})
+    return request.model_copy(update={"seed": seed})
 
 
 def _invalid(

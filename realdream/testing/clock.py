@@ -1,28 +1,46 @@
-"""A clock for tests: real time passes as usual, and every sleep returns at once while moving
-the clock ahead by what it asked for. Hand the same one to the mock service (``clock=``) and
-the client (``clock=``, ``sleep=``), and retries, rate-limit waits and v2 polling all run
-instantly yet in the right order, while code that waits in real time still sees time pass.
+"""A clock for tests: every sleep returns at once while moving the clock ahead by what it asked
+for. Hand the same one to the mock service (``clock=``) and the client (``clock=``, ``sleep=``),
+and retries, rate-limit waits and v2 polling all run instantly yet in the right order.
+
+By default real time passes as usual on it too, so code that waits in real time still sees time
+pass; ``frozen=True`` makes a clock that moves only when someone sleeps (every reading
+repeatable). It starts at an arbitrary moment, :data:`DEFAULT_START`, far from zero and from
+today: code that adds a reading where it should subtract one fails its tests.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Final
 
-__all__ = ["SkipAheadClock"]
+__all__ = ["DEFAULT_START", "SkipAheadClock"]
+
+#: Where a clock starts: not zero, not a round number, not today's epoch time.
+DEFAULT_START: Final = 1_000_003.25
 
 
 class SkipAheadClock:
-    """Wall-clock seconds (``time.time()``) plus every second slept so far. Thread-safe."""
+    """Seconds since an arbitrary ``start``: real time elapsed (unless ``frozen``) plus every
+    second slept so far. Thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, start: float = DEFAULT_START, *, frozen: bool = False) -> None:
+        self._start = start
+        self._frozen = frozen
+        self._origin = time.monotonic()
         self._ahead = 0.0
         self._lock = threading.Lock()
         #: Every wait asked for, in order.
         self.slept: list[float] = []
 
     def __call__(self) -> float:
-        return time.time() + self._ahead
+        real = 0.0 if self._frozen else time.monotonic() - self._origin
+        return self._start + real + self._ahead
+
+    @property
+    def now(self) -> float:
+        """The reading now (the same as calling the clock)."""
+        return self()
 
     def sleep(self, seconds: float) -> None:
         """Return at once, the clock ``seconds`` further on."""

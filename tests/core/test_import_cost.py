@@ -76,10 +76,10 @@ def test_the_client_loads_httpx_but_no_pillow_cli_server_or_ui(code: str) -> Non
 
 def test_lazy_names_are_the_same_objects_as_their_modules_and_listed_by_dir() -> None:
     import realdream
-    from realdream import _client, _retry
+    from realdream import _async_client, _client, _retry
 
     assert realdream.Client is _client.Client
-    assert realdream.AsyncClient is _client.AsyncClient
+    assert realdream.AsyncClient is _async_client.AsyncClient
     assert realdream.RetryPolicy is _retry.RetryPolicy
     assert set(realdream.__all__) <= set(dir(realdream))
 

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 import realdream
+from realdream.testing.clock import SkipAheadClock
 from tests.core.fakes import KEY
-from tests.core.v2fakes import API, FakeClock, FakeV2
+from tests.core.v2fakes import API, FakeV2
 
 
 def _client(server: FakeV2, **kwargs: object) -> realdream.Client:
@@ -28,12 +29,12 @@ def _client(server: FakeV2, **kwargs: object) -> realdream.Client:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> SkipAheadClock:
+    return SkipAheadClock(frozen=True)
 
 
 @pytest.fixture
-def server(clock: FakeClock) -> FakeV2:
+def server(clock: SkipAheadClock) -> FakeV2:
     return FakeV2(clock)
 
 
@@ -83,7 +84,7 @@ def test_submit_returns_a_job_that_knows_its_urls_and_request(server: FakeV2) ->
         assert job.wait().seed == 5
 
 
-def test_status_walks_queued_processing_completed(server: FakeV2, clock: FakeClock) -> None:
+def test_status_walks_queued_processing_completed(server: FakeV2, clock: SkipAheadClock) -> None:
     with _client(server) as client:
         job = client.submit("a lighthouse")
         states = [job.status().state]
@@ -116,7 +117,7 @@ def test_a_failed_job_raises_with_its_text_and_metrics_and_is_not_billed(
 
 
 def test_a_deadline_raises_job_timeout_carrying_the_job_then_resume_by_id(
-    server: FakeV2, clock: FakeClock
+    server: FakeV2, clock: SkipAheadClock
 ) -> None:
     server.duration = 30.0
     with _client(server) as client:
@@ -144,7 +145,7 @@ def test_a_job_resumed_from_its_id_alone_still_yields_its_images(server: FakeV2)
 
 @pytest.mark.parametrize("job_id", ["expired", "unknown"])
 def test_an_expired_or_unknown_job_raises_job_expired(
-    server: FakeV2, clock: FakeClock, job_id: str
+    server: FakeV2, clock: SkipAheadClock, job_id: str
 ) -> None:
     with _client(server) as client:
         if job_id == "expired":
@@ -215,7 +216,7 @@ def test_a_submit_answer_without_a_request_id_may_have_queued(server: FakeV2) ->
 
 
 # --- polling: quick and cheap ---------------------------------------------------------------------
-def _lateness(server: FakeV2, clock: FakeClock, durations: list[float]) -> tuple[float, float]:
+def _lateness(server: FakeV2, clock: SkipAheadClock, durations: list[float]) -> tuple[float, float]:
     late, polls = [], []
     with _client(server) as client:  # one client for all jobs: it learns their durations
         for duration in durations:
@@ -230,7 +231,7 @@ def _lateness(server: FakeV2, clock: FakeClock, durations: list[float]) -> tuple
     return statistics.median(late), statistics.median(polls)
 
 
-def test_a_3s_job_is_noticed_quickly_with_few_polls(server: FakeV2, clock: FakeClock) -> None:
+def test_a_3s_job_is_noticed_quickly_with_few_polls(server: FakeV2, clock: SkipAheadClock) -> None:
     durations = [3.0 + 0.05 * (i % 7) for i in range(40)]
     late, polls = _lateness(server, clock, durations)
     assert late <= 0.3
@@ -238,7 +239,7 @@ def test_a_3s_job_is_noticed_quickly_with_few_polls(server: FakeV2, clock: FakeC
 
 
 def test_the_first_poll_moves_to_what_this_client_has_measured(
-    server: FakeV2, clock: FakeClock
+    server: FakeV2, clock: SkipAheadClock
 ) -> None:
     late, polls = _lateness(server, clock, [8.0] * 12)  # slower than the advertised ~3 s
     assert late <= 0.3
@@ -246,7 +247,7 @@ def test_the_first_poll_moves_to_what_this_client_has_measured(
 
 
 def test_the_first_poll_counts_from_the_submits_answer_not_its_sending(
-    server: FakeV2, clock: FakeClock
+    server: FakeV2, clock: SkipAheadClock
 ) -> None:
     """The job starts when the submit arrives, and no later than its answer: timed from the
     answer, the first poll finds a job of the expected length done, however long the trip."""
@@ -267,7 +268,7 @@ def test_the_first_poll_counts_from_the_submits_answer_not_its_sending(
 
 
 # --- pacing ---------------------------------------------------------------------------------------
-def test_rate_limit_per_minute_spaces_every_request(server: FakeV2, clock: FakeClock) -> None:
+def test_rate_limit_per_minute_spaces_every_request(server: FakeV2, clock: SkipAheadClock) -> None:
     sent_at: list[float] = []
     server.on_request = lambda request: sent_at.append(clock.now)
     with _client(server, rate_limit_per_minute=30) as client:
@@ -343,7 +344,7 @@ def test_v2_keeps_the_callers_base64_for_several_samples(server: FakeV2) -> None
     assert [(s["samples"], s["base64"]) for s in sent] == [(3, False), (2, True)]
 
 
-def test_a_job_resumed_by_id_is_polled_at_once(server: FakeV2, clock: FakeClock) -> None:
+def test_a_job_resumed_by_id_is_polled_at_once(server: FakeV2, clock: SkipAheadClock) -> None:
     with _client(server) as client:
         job_id = client.submit("a lighthouse").request_id
         clock.sleep(60.0)  # long done

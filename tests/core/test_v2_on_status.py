@@ -8,12 +8,13 @@ import httpx
 import pytest
 
 import realdream
+from realdream.testing.clock import SkipAheadClock
 from tests.core.fakes import KEY
-from tests.core.v2fakes import API, FakeClock, FakeV2
+from tests.core.v2fakes import API, FakeV2
 
 
 def test_wait_reports_each_polled_status_in_order() -> None:
-    clock = FakeClock()
+    clock = SkipAheadClock(frozen=True)
     server = FakeV2(clock, duration=4.0)
     seen: list[realdream.JobStatus] = []
     with realdream.Client(
@@ -29,7 +30,7 @@ def test_wait_reports_each_polled_status_in_order() -> None:
 
 
 def test_async_wait_reports_a_failed_status_before_raising() -> None:
-    clock = FakeClock()
+    clock = SkipAheadClock(frozen=True)
     server = FakeV2(clock)
     server.fail_next = "Prompt is Mandatory"
     seen: list[str] = []

@@ -1,4 +1,5 @@
-"""A scripted v2 server on a fake clock, for the client's tests (the real mock has its own)."""
+"""A scripted v2 server on the shipped fake clock, for the client's tests (the real mock has its
+own)."""
 
 from __future__ import annotations
 
@@ -12,28 +13,11 @@ from typing import Any
 import httpx
 
 from realdream import contract
+from realdream.testing.clock import SkipAheadClock
 from tests.core.fakes import encode
 
 API = "https://api.example.test"
 IMAGES = "https://images.example.test"
-
-
-@dataclass
-class FakeClock:
-    """A clock that only moves when someone sleeps on it."""
-
-    now: float = 1000.0
-    slept: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
 
 
 @dataclass
@@ -53,7 +37,7 @@ class FakeV2:
     exceptions to serve first.
     """
 
-    clock: FakeClock
+    clock: SkipAheadClock
     duration: float = 3.0
     shape: str = "url"
     failed_status: int = 422
