@@ -13,21 +13,16 @@ import typer
 from rich.console import Console
 
 from realdream import AsyncClient, GenerationRequest, contract
-from realdream.cli._backoff import BackoffGate
+from realdream.cli._backoff import BackoffGate, batch_client
 from realdream.cli._batchfile import BatchFileError, BatchItem, read_batch
 from realdream.cli._common import CLIError, Seams, require_key
-from realdream.cli._engine import (
-    BatchOptions,
-    BatchReport,
-    BatchRunner,
-    Plan,
-    batch_client,
-    plan,
-)
+from realdream.cli._engine import BatchRunner
 from realdream.cli._manifest import Manifest, ManifestLockedError
 from realdream.cli._options import SharedOptions
+from realdream.cli._plan import plan
 from realdream.cli._progress import ProgressListener, summary_lines, summary_table
 from realdream.cli._recovery import find_recovery
+from realdream.cli._run import BatchOptions, BatchReport, Plan
 from realdream.cli._saving import default_fallback_dirs
 
 __all__ = ["BatchArgs", "run_batch"]

@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from realdream.cli._engine import BatchReport, Outcome, Plan
+from realdream.cli._run import BatchReport, Outcome, Plan
 
 __all__ = ["ProgressListener", "summary_lines", "summary_table"]
 

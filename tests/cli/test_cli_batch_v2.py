@@ -18,10 +18,11 @@ import pytest
 
 import realdream.mock as mocks
 from realdream import GenerationRequest, format_parameters, read_parameters
-from realdream.cli._backoff import BackoffGate
+from realdream.cli._backoff import BackoffGate, batch_client
 from realdream.cli._batchfile import read_batch
-from realdream.cli._engine import BatchOptions, BatchReport, BatchRunner, batch_client
+from realdream.cli._engine import BatchRunner
 from realdream.cli._manifest import MANIFEST_NAME, Manifest
+from realdream.cli._run import BatchOptions, BatchReport
 from realdream.cli._saving import CACHE_ENV
 from tests.cli._offline import (
     BASE,

@@ -365,8 +365,9 @@ def test_help_loads_no_batch_engine_progress_bar_mock_or_pillow(argv: list[str])
         "import sys\n"
         "from realdream.cli import main\n"
         f"assert main({argv!r}) == 0\n"
-        "heavy = ('realdream.cli._engine', 'realdream.cli._progress', 'realdream.mock',\n"
-        "         'PIL', 'uvicorn')\n"
+        "heavy = ('realdream.cli._engine', 'realdream.cli._launch', 'realdream.cli._follow',\n"
+        "         'realdream.cli._store', 'realdream.cli._plan', 'realdream.cli._progress',\n"
+        "         'realdream.mock', 'PIL', 'uvicorn')\n"
         "print([m for m in heavy if m in sys.modules], file=sys.stderr)"
     )
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -324,9 +324,11 @@ def test_a_manifest_that_cannot_be_written_stops_the_batch_and_prints_the_record
 ) -> None:
     import asyncio
 
+    from realdream.cli._backoff import batch_client
     from realdream.cli._batchfile import parse_batch
-    from realdream.cli._engine import BatchOptions, BatchRunner, batch_client
+    from realdream.cli._engine import BatchRunner
     from realdream.cli._manifest import Manifest
+    from realdream.cli._run import BatchOptions
 
     class FullManifest(Manifest):
         """Takes ``room`` records, then the disk is full."""
