@@ -16,8 +16,8 @@ Money rules. The request is recorded (seed resolved) before it is sent, so a pai
 made again; on v2 the job's id is recorded (``submitted``) before the run waits for it, so a
 later run collects the job by its id (within its hour) instead of paying again. Anything after
 an HTTP 200 counts as spent; a v2 job counts as spent once submitted, unless it ends FAILED.
-Under ``--max-cost`` every launch holds its images at the highest price per image seen. A
-paid image the output folder
+Under ``--max-cost`` every launch holds its images at the highest price per image seen, and
+the first goes alone until an answer has priced an image. A paid image the output folder
 refuses goes to a fallback folder (or stays in memory until one takes it), and a refusal that
 will repeat (no space, read-only, missing folder, no permission) stops new launches: a batch
 never keeps buying images it cannot save. A run starts by picking up what an earlier one left
