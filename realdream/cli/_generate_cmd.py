@@ -19,8 +19,10 @@ import typer
 from realdream import (
     DEFAULT_WAIT_TIMEOUT,
     Client,
+    GenerationFailedError,
     GenerationRequest,
     GenerationResult,
+    JobExpiredError,
     JobTimeoutError,
     RealDreamError,
     RetryPolicy,
@@ -50,12 +52,12 @@ from realdream.cli._waiting import COLD_START, Waiting, images, waiting
 
 __all__ = [
     "check_out_dir",
+    "left_running",
     "one_line",
     "print_result",
     "resume_command",
     "run_generate",
     "save_result",
-    "still_running",
     "sync_client",
 ]
 
@@ -135,31 +137,43 @@ def _generate_v2(
     collect = resume_command(job.request_id, out, base_url)
     try:
         return job.wait(timeout, on_status=view.status), collect
-    except JobTimeoutError as exc:
-        raise still_running(exc, timeout, f"collect it with: {collect}") from None
-    except KeyboardInterrupt:
-        raise CLIError(
-            f"error: interrupted; job {job.request_id} keeps running on the server and is "
+    except GenerationFailedError as exc:
+        if exc.maybe_billed:
+            raise left_running(job.request_id, exc, collect) from None
+        raise  # FAILED: nothing was billed, nothing to collect
+    except JobExpiredError:
+        raise
+    except (RealDreamError, KeyboardInterrupt) as exc:
+        raise left_running(job.request_id, exc, collect, timeout) from None
+
+
+def left_running(
+    request_id: str,
+    exc: RealDreamError | KeyboardInterrupt,
+    collect: str,
+    timeout: float | None = None,
+) -> CLIError:
+    """The error for a wait that ended before the job's result was saved (a timeout, Ctrl-C,
+    status polls or a download that kept failing): the job goes on, and the command that
+    collects it later."""
+    if isinstance(exc, KeyboardInterrupt):
+        return CLIError(
+            f"error: interrupted; job {request_id} keeps running on the server and is "
             f"billed if it completes; collect it within the hour with: {collect}",
             EXIT_INTERRUPTED,
-        ) from None
-    except RealDreamError as exc:
-        if not exc.maybe_billed:
-            raise
-        raise CLIError(
-            f"error: {one_line(exc).rstrip('.')}; job {job.request_id} may have been billed: "
-            "collect its "
-            f"images within the hour with: {collect}",
+        )
+    if isinstance(exc, JobTimeoutError):
+        cause = exc.__cause__
+        why = f" (the service kept answering with errors: {one_line(cause)})" if cause else ""
+        return CLIError(
+            f"error: job {request_id} is still {exc.state.lower()} after {timeout or 0:g} s"
+            f"{why}; it keeps running on the server and is billed if it completes; within "
+            f"the hour, collect it with: {collect}",
             EXIT_API,
-        ) from None
-
-
-def still_running(exc: JobTimeoutError, timeout: float, then: str) -> CLIError:
-    """The error for a wait that timed out: the job goes on, and what to do about it."""
+        )
     return CLIError(
-        f"error: job {exc.job.request_id} is still {exc.state.lower()} after {timeout:g} s; "
-        f"it keeps running on the server and is billed if it completes; within the hour, "
-        f"{then}",
+        f"error: {one_line(exc).rstrip('.')}; job {request_id} may have been billed: collect "
+        f"its images within the hour with: {collect}",
         EXIT_API,
     )
 
