@@ -34,6 +34,7 @@ from realdream.cli._common import (
     EXIT_USAGE,
     CLIError,
     Seams,
+    check_base_url,
     os_error,
     require_key,
 )
@@ -49,6 +50,7 @@ from realdream.cli._saving import (
     place,
 )
 from realdream.cli._waiting import COLD_START, Waiting, images, waiting
+from realdream.cli._wording import cli_text
 
 __all__ = [
     "check_out_dir",
@@ -84,6 +86,7 @@ def run_generate(
         _print_dry_run(request)
         return
     require_key(options.api_key)
+    check_base_url(options.base_url)
     check_out_dir(out)  # before paying: a bad --out must not cost an image
     client = sync_client(options, seams, api=options.api)
     collect = None
@@ -95,8 +98,20 @@ def run_generate(
     else:
         first = f"Generating {images(request.samples)} ({COLD_START})"
         with client, waiting(first, seams.clock):
-            result = client.generate(request)
+            result = _generate_v1(client, request)
     print_result(result, out, options.image_format.suffix, seams.writer, collect)
+
+
+def _generate_v1(client: Client, request: GenerationRequest) -> GenerationResult:
+    """One blocking request: cut short, it may still be billed, and its image is lost."""
+    try:
+        return client.generate(request)
+    except KeyboardInterrupt:
+        raise CLIError(
+            "error: interrupted; the request was sent and may have been billed, but its image "
+            "is lost (a v1 request cannot be collected later; --api v2 jobs can)",
+            EXIT_INTERRUPTED,
+        ) from None
 
 
 def sync_client(options: SharedOptions, seams: Seams, *, api: ApiPath) -> Client:
@@ -179,7 +194,8 @@ def left_running(
 
 
 def one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    """``exc``'s message on one line, in the command line's words."""
+    return cli_text(" ".join(str(exc).split()))
 
 
 def check_out_dir(out: Path, *, before: str = "nothing was sent") -> None:

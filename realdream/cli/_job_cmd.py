@@ -22,7 +22,7 @@ from realdream import (
     RealDreamError,
     ValidationError,
 )
-from realdream.cli._common import EXIT_API, CLIError, Seams, require_key
+from realdream.cli._common import EXIT_API, CLIError, Seams, check_base_url, require_key
 from realdream.cli._generate_cmd import (
     check_out_dir,
     left_running,
@@ -47,6 +47,7 @@ def run_job(
 ) -> None:
     """The body of ``realdream job``."""
     require_key(options.api_key)
+    check_base_url(options.base_url)
     check_out_dir(out, before="nothing was collected")
     request = request_of_job(out, request_id)
     client = sync_client(options, seams, api=ApiPath.v2)
