@@ -120,9 +120,18 @@ def _job_error(
         )
     collect = "run the same command again within the hour to collect it"
     if isinstance(exc, JobTimeoutError):
+        cause = f" ({_one_line(exc.__cause__)})" if exc.__cause__ is not None else ""
+        if exc.state == "COMPLETED":
+            return (
+                f"job {request_id} completed (billed), but its images could not be downloaded "
+                f"within {timeout or 0:g} s{cause}: {collect}"
+            )
         return (
-            f"job {request_id} is still {exc.state.lower()} after {timeout or 0:g} s; it keeps "
-            f"running on the server and is billed if it completes: {collect}"
+            f"job {request_id} is still {exc.state.lower()} after {timeout or 0:g} s{cause}; "
+            f"it keeps running on the server and is billed if it completes: {collect}"
         )
-    text = " ".join(str(exc).split())
-    return f"{text} (job {request_id} may have been billed: {collect})"
+    return f"{_one_line(exc)} (job {request_id} may have been billed: {collect})"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())

@@ -178,17 +178,31 @@ def left_running(
             EXIT_INTERRUPTED,
         )
     if isinstance(exc, JobTimeoutError):
-        cause = exc.__cause__
-        why = f" (the service kept answering with errors: {one_line(cause)})" if cause else ""
-        return CLIError(
-            f"error: job {request_id} is still {exc.state.lower()} after {timeout or 0:g} s"
-            f"{why}; it keeps running on the server and is billed if it completes; within "
-            f"the hour, collect it with: {collect}",
-            EXIT_API,
-        )
+        return _timed_out(request_id, exc, collect, timeout or 0)
     return CLIError(
         f"error: {one_line(exc).rstrip('.')}; job {request_id} may have been billed: collect "
         f"its images within the hour with: {collect}",
+        EXIT_API,
+    )
+
+
+def _timed_out(request_id: str, exc: JobTimeoutError, collect: str, timeout: float) -> CLIError:
+    """A wait that reached its deadline: the job still running, or completed (billed) with
+    its images not downloaded; the error the last try met, when one did (its ``__cause__``)."""
+    cause = one_line(exc.__cause__) if exc.__cause__ is not None else ""
+    if exc.state == "COMPLETED":
+        why = f" ({cause})" if cause else ""
+        return CLIError(
+            f"error: job {request_id} completed, but its images could not be downloaded "
+            f"within {timeout:g} s{why}; it is billed: collect its images within the hour "
+            f"with: {collect}",
+            EXIT_API,
+        )
+    why = f" (the service kept answering with errors: {cause})" if cause else ""
+    return CLIError(
+        f"error: job {request_id} is still {exc.state.lower()} after {timeout:g} s{why}; it "
+        f"keeps running on the server and is billed if it completes; within the hour, "
+        f"collect it with: {collect}",
         EXIT_API,
     )
 

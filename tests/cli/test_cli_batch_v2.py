@@ -324,7 +324,7 @@ def test_a_download_failing_after_completion_keeps_the_job_and_a_rerun_collects_
         assert (record["status"], record["maybe_billed"]) == ("failed", True)
         assert record["request_id"]
         assert record["expires_at"]
-        assert "may have been billed: run the same command again within the hour" in record["error"]
+        assert "run the same command again within the hour to collect it" in record["error"]
     offline.fail = None
     again = offline.run(*command(batch, out))
     assert again.code == 0, again.err

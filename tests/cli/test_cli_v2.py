@@ -348,9 +348,12 @@ def test_job_after_repeated_poll_faults_ends_with_the_command_that_collects_it(
     assert "Traceback" not in ran.err
     last = ran.err.strip().splitlines()[-1]
     assert last.startswith("error: ")
+    assert f"job {job_id} " in last
+    assert "billed" in last  # may have been, or will be if it completes
     collect = f"realdream job {job_id} -o {tmp_path} --base-url {BASE}"
-    assert last.endswith(f"job {job_id} may have been billed: collect its images within the "
-                         f"hour with: {collect}")  # fmt: skip
+    # A poll failing for good, or (when the wait rides faults out) the wait's deadline:
+    endings = (f"within the hour with: {collect}", f"within the hour, collect it with: {collect}")
+    assert last.endswith(endings)
     assert not list(tmp_path.iterdir())
     offline.fail = None  # the service recovers: the command it named collects the job
     again = offline.run(*shlex.split(collect)[1:-2])
@@ -369,9 +372,9 @@ def test_generate_v2_after_repeated_poll_faults_ends_with_the_command_that_colle
                       *SMALL, "-o", tmp_path)  # fmt: skip
     assert ran.code == 1
     last = ran.err.strip().splitlines()[-1]
-    (job_id,) = re.findall(r"; job (\S+) may have been billed: collect its images", last)
-    assert last.endswith(f"within the hour with: realdream job {job_id} -o {tmp_path} "
-                         f"--base-url {BASE}")  # fmt: skip
+    (job_id,) = re.findall(r" with: realdream job (\S+) -o ", last)
+    assert f"job {job_id} " in last
+    assert last.endswith(f" with: realdream job {job_id} -o {tmp_path} --base-url {BASE}")
     offline.fail = None
     assert offline.run("job", job_id, "-o", tmp_path).code == 0
     assert offline.charged_images() == 1
@@ -390,6 +393,22 @@ def test_ctrl_c_while_job_waits_names_the_command_that_collects_it(tmp_path: Pat
     assert_one_line(ran.err)
     assert ran.err.rstrip().endswith(
         f"collect it within the hour with: realdream job {job_id} -o {tmp_path} --base-url {BASE}"
+    )
+
+
+def test_a_completed_job_whose_images_would_not_download_says_it_is_billed() -> None:
+    import realdream
+    from realdream.cli._generate_cmd import left_running
+
+    with realdream.Client(mocks.MOCK_API_KEY, base_url=BASE, api="v2") as client:
+        job = client.job("a1b2c3")  # (nothing is sent)
+    timeout = realdream.JobTimeoutError("no images", job=job, state="COMPLETED")
+    timeout.__cause__ = realdream.APIConnectionError("Could not reach cdn.test (ReadTimeout)")
+    error = left_running(job.request_id, timeout, "realdream job a1b2c3 -o out", 600)
+    assert str(error) == (
+        "error: job a1b2c3 completed, but its images could not be downloaded within 600 s "
+        "(Could not reach cdn.test (ReadTimeout)); it is billed: collect its images within the "
+        "hour with: realdream job a1b2c3 -o out"
     )
 
 
