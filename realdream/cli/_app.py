@@ -348,7 +348,7 @@ def schedulers(
     add_help_option=False,
 )
 def mock(ctx: typer.Context) -> None:
-    """Run the offline mock server (the options of `python -m mocks`; see --help)."""
+    """Run the offline mock server (no key needed, no credits spent)."""
     from realdream.cli._mock_cmd import run_mock
 
     raise typer.Exit(run_mock(ctx.args))

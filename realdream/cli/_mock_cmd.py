@@ -1,7 +1,8 @@
-"""``realdream mock``: the offline mock server, with the options of ``python -m mocks``.
+"""``realdream mock``: the installed way to start the offline mock server.
 
-The installed way to start it: the mock's own parser reads the arguments, so its help and its
-options are the mock's; errors are one line (exit 2), a port in use says how to pick another.
+The same server as ``python -m realdream.mock``: the mock's own parser reads the arguments, so
+its help and its options are the mock's; errors are one line (exit 2), and a port in use says
+how to pick another.
 """
 
 from __future__ import annotations
