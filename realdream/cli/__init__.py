@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from realdream.cli._backoff import batch_client
     from realdream.cli._batchfile import BatchItem, parse_batch, read_batch
-    from realdream.cli._engine import BatchOptions, BatchReport, BatchRunner, batch_client
+    from realdream.cli._engine import BatchRunner
     from realdream.cli._manifest import Manifest
+    from realdream.cli._run import BatchOptions, BatchReport
 
 __all__ = [
     "BatchItem",
@@ -35,10 +37,10 @@ _ENGINE = {
     "BatchItem": "realdream.cli._batchfile",
     "parse_batch": "realdream.cli._batchfile",
     "read_batch": "realdream.cli._batchfile",
-    "BatchOptions": "realdream.cli._engine",
-    "BatchReport": "realdream.cli._engine",
+    "BatchOptions": "realdream.cli._run",
+    "BatchReport": "realdream.cli._run",
     "BatchRunner": "realdream.cli._engine",
-    "batch_client": "realdream.cli._engine",
+    "batch_client": "realdream.cli._backoff",
     "Manifest": "realdream.cli._manifest",
 }
 

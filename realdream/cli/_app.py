@@ -6,16 +6,15 @@ Exit codes: 0 success; 1 an API or I/O failure, or a batch with items not done; 
 
 from __future__ import annotations
 
-import argparse
-import errno
 import json
 import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from realdream import (
     CONFIRMED_SCHEDULERS,
@@ -49,6 +48,7 @@ from realdream.cli._options import (
     shared_options,
 )
 from realdream.cli._verify_cmd import verify_command
+from realdream.cli._wording import cli_text, option_problems
 
 __all__ = ["CLIError", "app", "run"]
 
@@ -74,17 +74,20 @@ def run(argv: Sequence[str] | None = None, *, seams: Seams | None = None) -> int
             args=args, prog_name="realdream", standalone_mode=False, obj=seams or Seams()
         )
     except typer.TyperException as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError":  # `realdream` alone: typer showed help
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `realdream` alone: show the help
+            typer.echo(exc.format_message())
             return EXIT_USAGE
-        return _fail(exc.format_message(), exc.exit_code)
+        return _fail(cli_text(exc.format_message()), exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         return _fail("interrupted", EXIT_INTERRUPTED)
     except CLIError as exc:
         return _fail(str(exc), exc.exit_code, prefix=False)
-    except (ValidationError, ConfigurationError) as exc:
-        return _fail(str(exc), EXIT_USAGE)
+    except ValidationError as exc:  # the options given (a batch file's lines are CLIErrors)
+        return _fail(option_problems(exc), EXIT_USAGE)
+    except ConfigurationError as exc:
+        return _fail(cli_text(str(exc)), EXIT_USAGE)
     except RealDreamError as exc:
-        return _fail(str(exc), EXIT_API)
+        return _fail(cli_text(str(exc)), EXIT_API)
     except OSError as exc:
         return _fail(os_error(exc), EXIT_API)
     return result if isinstance(result, int) else 0
@@ -97,6 +100,18 @@ def _fail(message: str, code: int, *, prefix: bool = True) -> int:
     for line in lines:
         print(line, file=sys.stderr)
     return code
+
+
+class _Command(TyperCommand):
+    """Usage lines name arguments as the help text does: ``PROMPT``, not ``{prompt}``."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = param.metavar or (param.name or "").upper()
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
 
 
 def _version(value: bool) -> None:
@@ -122,14 +137,17 @@ def _positive_seconds(value: float | None) -> float | None:
 
 
 # --- generate --------------------------------------------------------------------------------
-@app.command()
+@app.command(cls=_Command)
 @shared_options(
     retries=RetryPolicy().max_retries,
     retries_help="Retries after a 429, a 5xx or a failed connection.",
 )
 def generate(
     ctx: typer.Context,
-    prompt: Annotated[str, typer.Argument(help="What the image should show.", show_default=False)],
+    prompt: Annotated[
+        str,
+        typer.Argument(metavar="PROMPT", help="What the image should show.", show_default=False),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the images.")] = Path(),
     dry_run: Annotated[
         bool,
@@ -167,7 +185,7 @@ def _seams(ctx: typer.Context) -> Seams:
 
 
 # --- batch -----------------------------------------------------------------------------------
-@app.command()
+@app.command(cls=_Command)
 @shared_options(
     retries=_BATCH_RETRIES,
     retries_help="Retries per item after a 429, a 5xx or a failed connection.",
@@ -177,6 +195,7 @@ def batch(
     file: Annotated[
         Path,
         typer.Argument(
+            metavar="FILE",
             help="Prompts, one per line, or JSON Lines objects with per-line parameters.",
             show_default=False,
         ),
@@ -230,12 +249,16 @@ def batch(
 
 
 # --- job -------------------------------------------------------------------------------------
-@app.command()
+@app.command(cls=_Command)
 def job(
     ctx: typer.Context,
     request_id: Annotated[
         str,
-        typer.Argument(help="The job's id (a batch manifest's request_id).", show_default=False),
+        typer.Argument(
+            metavar="REQUEST_ID",
+            help="The job's id (a batch manifest's request_id).",
+            show_default=False,
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the images.")] = Path(),
     timeout: Annotated[
@@ -268,9 +291,12 @@ def job(
 
 
 # --- info, schedulers, mock ------------------------------------------------------------------
-@app.command()
+@app.command(cls=_Command)
 def info(
-    image: Annotated[Path, typer.Argument(help="A PNG, JPEG or WebP image.", show_default=False)],
+    image: Annotated[
+        Path,
+        typer.Argument(metavar="IMAGE", help="A PNG, JPEG or WebP image.", show_default=False),
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the parsed fields as JSON.")
     ] = False,
@@ -298,7 +324,7 @@ def info(
         typer.echo(text)
 
 
-app.command(name="verify")(verify_command)
+app.command(name="verify", cls=_Command)(verify_command)
 
 
 @app.command()
@@ -317,45 +343,12 @@ def schedulers(
         typer.echo(f"{name:<{width}}{', '.join(tags)}".rstrip())
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise CLIError(f"error: {message} (see realdream mock --help)")
-
-
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,
 )
 def mock(ctx: typer.Context) -> None:
-    """Run the offline mock server (the options of `python -m mocks`; see --help)."""
-    try:
-        import realdream.mock as mocks
-    except ModuleNotFoundError as exc:
-        raise CLIError(
-            f"error: the mock server needs the 'mock' extra ({exc.name} is not installed); "
-            "install it with: pip install 'realdream[mock]'"
-        ) from None
-    parser = _OneLineParser(
-        prog="realdream mock",
-        description="Offline mock of the RealDream Lightning API (no credits spent).",
-    )
-    mocks.add_arguments(parser)
-    try:
-        ns = parser.parse_args(ctx.args)
-    except SystemExit as exc:  # --help
-        raise typer.Exit(int(exc.code or 0)) from None
-    try:
-        config = mocks.config_from_args(ns)
-    except ValueError as exc:
-        raise CLIError(f"error: {exc}") from None
-    try:
-        mocks.run(config, ns.host, ns.port)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise CLIError(
-                f"error: port {ns.port} is in use on {ns.host}; "
-                "pick another with --port, or --port 0 for any free one"
-            ) from None
-        raise CLIError(f"error: cannot listen on {ns.host}:{ns.port}: {os_error(exc)}") from None
-    except (RuntimeError, ValueError) as exc:  # the server did not start
-        raise CLIError(f"error: cannot serve on {ns.host}:{ns.port}: {exc}") from None
+    """Run the offline mock server (no key needed, no credits spent)."""
+    from realdream.cli._mock_cmd import run_mock
+
+    raise typer.Exit(run_mock(ctx.args))

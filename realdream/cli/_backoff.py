@@ -5,7 +5,7 @@ Every request of a batch goes through :class:`GatedTransport`, which waits at on
 (the headers :attr:`realdream.RateLimitError.retry_after` reads), or for an exponential
 back-off when it named none, so no worker keeps hammering a server that already said "too
 many". The client's own retry policy still decides whether and when the refused request
-itself is sent again.
+itself is sent again. :func:`batch_client` builds the batch's client on such a transport.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from http import HTTPStatus
 
 import httpx
 
-from realdream import MAX_RETRY_WAIT, RetryPolicy, server_wait
+from realdream import MAX_RETRY_WAIT, Api, AsyncClient, RetryPolicy, server_wait
 
-__all__ = ["BackoffGate", "GatedTransport"]
+__all__ = ["BackoffGate", "GatedTransport", "batch_client"]
 
 
 class BackoffGate:
@@ -84,3 +84,35 @@ class GatedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def batch_client(
+    api_key: str | None = None,
+    *,
+    base_url: str | None = None,
+    concurrency: int = 4,
+    max_retries: int = 4,
+    transport: httpx.AsyncBaseTransport | None = None,
+    gate: BackoffGate | None = None,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    clock: Callable[[], float] = time.perf_counter,
+    api: Api = "v1",
+    rate_limit_per_minute: float | None = None,
+) -> AsyncClient:
+    """An :class:`AsyncClient` whose requests all wait at one shared :class:`BackoffGate`
+    (``gate``, or a new one on the real clock): v2 submits, status polls and downloads too.
+    ``rate_limit_per_minute`` paces them all (see :class:`realdream.AsyncClient`)."""
+    inner = transport or httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    )
+    return AsyncClient(
+        api_key,
+        base_url=base_url,
+        retry=RetryPolicy(max_retries=max_retries),
+        api=api,
+        rate_limit_per_minute=rate_limit_per_minute,
+        transport=GatedTransport(inner, gate or BackoffGate()),
+        max_in_flight=concurrency,
+        sleep=sleep,
+        clock=clock,
+    )

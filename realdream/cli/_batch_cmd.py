@@ -13,22 +13,18 @@ import typer
 from rich.console import Console
 
 from realdream import AsyncClient, GenerationRequest, contract
-from realdream.cli._backoff import BackoffGate
+from realdream.cli._backoff import BackoffGate, batch_client
 from realdream.cli._batchfile import BatchFileError, BatchItem, read_batch
-from realdream.cli._common import CLIError, Seams, require_key
-from realdream.cli._engine import (
-    BatchOptions,
-    BatchReport,
-    BatchRunner,
-    Plan,
-    batch_client,
-    plan,
-)
+from realdream.cli._common import CLIError, Seams, check_base_url, require_key
+from realdream.cli._engine import BatchRunner
 from realdream.cli._manifest import Manifest, ManifestLockedError
 from realdream.cli._options import SharedOptions
+from realdream.cli._plan import plan
 from realdream.cli._progress import ProgressListener, summary_lines, summary_table
 from realdream.cli._recovery import find_recovery
+from realdream.cli._run import BatchOptions, BatchReport, Plan
 from realdream.cli._saving import default_fallback_dirs
+from realdream.cli._wording import cli_text
 
 __all__ = ["BatchArgs", "run_batch"]
 
@@ -73,6 +69,7 @@ def run_batch(args: BatchArgs, options: SharedOptions, seams: Seams) -> int:
     client = None
     if work.pending or work.collect:  # only images to pick up from disk: no key needed
         require_key(options.api_key)
+        check_base_url(options.base_url)
         client = _client(options, concurrency, seams)
     report = _execute(client, items, batch_options, progress, seams)
     _print_summary(report, str(file))
@@ -149,7 +146,7 @@ def _load_batch(file: Path, defaults: dict[str, object]) -> list[BatchItem]:
     try:
         return read_batch(file, defaults)
     except BatchFileError as exc:
-        problems = exc.problems
+        problems = [cli_text(problem) for problem in exc.problems]
         shown = problems[:_MAX_PROBLEMS_SHOWN]
         if len(problems) > len(shown):
             shown.append(f"... and {len(problems) - len(shown)} more problems; nothing was sent")

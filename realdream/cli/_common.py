@@ -1,13 +1,16 @@
-"""What every command shares: the one-line error, exit codes, seams, the key check."""
+"""What every command shares: the one-line error, exit codes, seams, the key and base URL
+checks (made before anything is sent, so neither costs a request nor a retry)."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
-from realdream import API_KEY_ENV, write_atomic
+from realdream import API_KEY_ENV, BASE_URL_ENV, contract, write_atomic
 from realdream.cli._saving import Writer
 
 if TYPE_CHECKING:  # httpx loads with the command bodies, never for --help
@@ -21,6 +24,7 @@ __all__ = [
     "EXIT_USAGE",
     "CLIError",
     "Seams",
+    "check_base_url",
     "os_error",
     "require_key",
 ]
@@ -65,11 +69,43 @@ def os_error(exc: OSError) -> str:
 
 
 def require_key(api_key: str | None) -> None:
-    """Refuse early, naming every way to give a key (and the way to need none)."""
-    given = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
-    if not given.strip():
+    """Refuse early, naming every way to give a key (and the way to need none), and a key
+    without the documented shape (:data:`realdream.contract.API_KEY_PATTERN`), as the demo
+    does; the key itself is never shown."""
+    where = "--api-key" if api_key is not None else f"${API_KEY_ENV}"
+    given = (api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")).strip()
+    if not given:
         raise CLIError(
             f"error: no API key: pass --api-key or set {API_KEY_ENV} (get a key at "
             "segmind.com); to try without one, start the offline mock with `realdream mock` "
             "and pass the --base-url and --api-key it prints"
+        )
+    if not re.fullmatch(contract.API_KEY_PATTERN, given):
+        raise CLIError(
+            f"error: the API key in {where} does not look like a Segmind key: keys look like "
+            f"{contract.API_KEY_SHAPE}; nothing was sent"
+        )
+
+
+def check_base_url(base_url: str | None) -> None:
+    """Refuse a base URL (``--base-url``, else ``$REALDREAM_BASE_URL``) that is not an
+    ``http://`` or ``https://`` URL with a host: it could never be reached."""
+    where = "--base-url" if base_url is not None else f"${BASE_URL_ENV}"
+    url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV) or None
+    if url is None:
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:  # brackets that do not close, a port out of range
+        parts = None
+    if "://" not in url:
+        raise CLIError(
+            f"error: {where} {url!r} has no scheme: write it as 'http://{url}' (or https://); "
+            "nothing was sent"
+        )
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CLIError(
+            f"error: {where} {url!r} is not an http:// or https:// URL with a host; "
+            "nothing was sent"
         )

@@ -19,8 +19,10 @@ import typer
 from realdream import (
     DEFAULT_WAIT_TIMEOUT,
     Client,
+    GenerationFailedError,
     GenerationRequest,
     GenerationResult,
+    JobExpiredError,
     JobTimeoutError,
     RealDreamError,
     RetryPolicy,
@@ -32,6 +34,7 @@ from realdream.cli._common import (
     EXIT_USAGE,
     CLIError,
     Seams,
+    check_base_url,
     os_error,
     require_key,
 )
@@ -47,15 +50,16 @@ from realdream.cli._saving import (
     place,
 )
 from realdream.cli._waiting import COLD_START, Waiting, images, waiting
+from realdream.cli._wording import cli_text
 
 __all__ = [
     "check_out_dir",
+    "left_running",
     "one_line",
     "print_result",
     "resume_command",
     "run_generate",
     "save_result",
-    "still_running",
     "sync_client",
 ]
 
@@ -82,6 +86,7 @@ def run_generate(
         _print_dry_run(request)
         return
     require_key(options.api_key)
+    check_base_url(options.base_url)
     check_out_dir(out)  # before paying: a bad --out must not cost an image
     client = sync_client(options, seams, api=options.api)
     collect = None
@@ -93,8 +98,20 @@ def run_generate(
     else:
         first = f"Generating {images(request.samples)} ({COLD_START})"
         with client, waiting(first, seams.clock):
-            result = client.generate(request)
+            result = _generate_v1(client, request)
     print_result(result, out, options.image_format.suffix, seams.writer, collect)
+
+
+def _generate_v1(client: Client, request: GenerationRequest) -> GenerationResult:
+    """One blocking request: cut short, it may still be billed, and its image is lost."""
+    try:
+        return client.generate(request)
+    except KeyboardInterrupt:
+        raise CLIError(
+            "error: interrupted; the request was sent and may have been billed, but its image "
+            "is lost (a v1 request cannot be collected later; --api v2 jobs can)",
+            EXIT_INTERRUPTED,
+        ) from None
 
 
 def sync_client(options: SharedOptions, seams: Seams, *, api: ApiPath) -> Client:
@@ -135,37 +152,64 @@ def _generate_v2(
     collect = resume_command(job.request_id, out, base_url)
     try:
         return job.wait(timeout, on_status=view.status), collect
-    except JobTimeoutError as exc:
-        raise still_running(exc, timeout, f"collect it with: {collect}") from None
-    except KeyboardInterrupt:
-        raise CLIError(
-            f"error: interrupted; job {job.request_id} keeps running on the server and is "
+    except GenerationFailedError as exc:
+        if exc.maybe_billed:
+            raise left_running(job.request_id, exc, collect) from None
+        raise  # FAILED: nothing was billed, nothing to collect
+    except JobExpiredError:
+        raise
+    except (RealDreamError, KeyboardInterrupt) as exc:
+        raise left_running(job.request_id, exc, collect, timeout) from None
+
+
+def left_running(
+    request_id: str,
+    exc: RealDreamError | KeyboardInterrupt,
+    collect: str,
+    timeout: float | None = None,
+) -> CLIError:
+    """The error for a wait that ended before the job's result was saved (a timeout, Ctrl-C,
+    status polls or a download that kept failing): the job goes on, and the command that
+    collects it later."""
+    if isinstance(exc, KeyboardInterrupt):
+        return CLIError(
+            f"error: interrupted; job {request_id} keeps running on the server and is "
             f"billed if it completes; collect it within the hour with: {collect}",
             EXIT_INTERRUPTED,
-        ) from None
-    except RealDreamError as exc:
-        if not exc.maybe_billed:
-            raise
-        raise CLIError(
-            f"error: {one_line(exc).rstrip('.')}; job {job.request_id} may have been billed: "
-            "collect its "
-            f"images within the hour with: {collect}",
-            EXIT_API,
-        ) from None
-
-
-def still_running(exc: JobTimeoutError, timeout: float, then: str) -> CLIError:
-    """The error for a wait that timed out: the job goes on, and what to do about it."""
+        )
+    if isinstance(exc, JobTimeoutError):
+        return _timed_out(request_id, exc, collect, timeout or 0)
     return CLIError(
-        f"error: job {exc.job.request_id} is still {exc.state.lower()} after {timeout:g} s; "
-        f"it keeps running on the server and is billed if it completes; within the hour, "
-        f"{then}",
+        f"error: {one_line(exc).rstrip('.')}; job {request_id} may have been billed: collect "
+        f"its images within the hour with: {collect}",
+        EXIT_API,
+    )
+
+
+def _timed_out(request_id: str, exc: JobTimeoutError, collect: str, timeout: float) -> CLIError:
+    """A wait that reached its deadline: the job still running, or completed (billed) with
+    its images not downloaded; the error the last try met, when one did (its ``__cause__``)."""
+    cause = one_line(exc.__cause__) if exc.__cause__ is not None else ""
+    if exc.state == "COMPLETED":
+        why = f" ({cause})" if cause else ""
+        return CLIError(
+            f"error: job {request_id} completed, but its images could not be downloaded "
+            f"within {timeout:g} s{why}; it is billed: collect its images within the hour "
+            f"with: {collect}",
+            EXIT_API,
+        )
+    why = f" (the service kept answering with errors: {cause})" if cause else ""
+    return CLIError(
+        f"error: job {request_id} is still {exc.state.lower()} after {timeout:g} s{why}; it "
+        f"keeps running on the server and is billed if it completes; within the hour, "
+        f"collect it with: {collect}",
         EXIT_API,
     )
 
 
 def one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    """``exc``'s message on one line, in the command line's words."""
+    return cli_text(" ".join(str(exc).split()))
 
 
 def check_out_dir(out: Path, *, before: str = "nothing was sent") -> None:

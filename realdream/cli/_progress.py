@@ -18,7 +18,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from realdream.cli._engine import BatchReport, Outcome, Plan
+from realdream.cli._run import BatchReport, Outcome, Plan
+from realdream.cli._wording import cli_text
 
 __all__ = ["ProgressListener", "summary_lines", "summary_table"]
 
@@ -130,7 +131,7 @@ def summary_table(report: BatchReport) -> Table:
 def summary_lines(report: BatchReport, source: str) -> list[str]:
     """One line per failure, then what to do next."""
     problems = report.failed + report.held + report.lost + report.expired
-    lines = [f"{source}:{o.item.line}: {o.error}" for o in problems]
+    lines = [f"{source}:{o.item.line}: {cli_text(o.error or '')}" for o in problems]
     if report.stop_reason:
         lines.append(f"Stopped launching: {report.stop_reason}.")
     if report.held:

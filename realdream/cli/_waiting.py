@@ -49,17 +49,20 @@ class Waiting:
 
     def status(self, status: JobStatus) -> None:
         """What a status poll read (pass as ``job.wait(on_status=...)``)."""
+        self.say(self._line(status))
+
+    def _line(self, status: JobStatus) -> str:
+        """The line for ``status``: the job, its state, what happens next."""
         state, job = status.state, f"Job {status.request_id}"
-        what = images(self._count) if self._count is not None else "its images"
         if state == "QUEUED":
             count = f"{images(self._count)}; " if self._count is not None else ""
-            self.say(f"{job} queued ({count}{COLD_START})")
-        elif state == "PROCESSING":
-            self.say(f"{job} processing")
-        elif state == "COMPLETED":
-            self.say(f"{job} completed; downloading {what}")
-        else:
-            self.say(f"{job} failed")
+            return f"{job} queued ({count}{COLD_START})"
+        if state == "PROCESSING":
+            return f"{job} processing"
+        if state == "COMPLETED":
+            what = images(self._count) if self._count is not None else "its images"
+            return f"{job} completed; downloading {what}"
+        return f"{job} failed"
 
 
 @contextmanager

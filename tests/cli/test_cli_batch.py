@@ -191,7 +191,7 @@ def test_a_bad_default_option_is_one_error(cli: Cli, tmp_path: Path) -> None:
     batch = write_batch(tmp_path / "batch.txt", 3)
     ran = cli("batch", batch, "-o", tmp_path / "out", "--steps", "101")
     assert ran.code == 2
-    assert ran.err == "error: num_inference_steps=101: must be between 1 and 100\n"
+    assert ran.err == "error: --num-inference-steps 101: must be between 1 and 100\n"
 
 
 def test_max_cost_refuses_to_start_above_the_estimate(

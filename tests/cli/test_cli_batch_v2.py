@@ -18,10 +18,11 @@ import pytest
 
 import realdream.mock as mocks
 from realdream import GenerationRequest, format_parameters, read_parameters
-from realdream.cli._backoff import BackoffGate
+from realdream.cli._backoff import BackoffGate, batch_client
 from realdream.cli._batchfile import read_batch
-from realdream.cli._engine import BatchOptions, BatchReport, BatchRunner, batch_client
+from realdream.cli._engine import BatchRunner
 from realdream.cli._manifest import MANIFEST_NAME, Manifest
+from realdream.cli._run import BatchOptions, BatchReport
 from realdream.cli._saving import CACHE_ENV
 from tests.cli._offline import (
     BASE,
@@ -323,7 +324,7 @@ def test_a_download_failing_after_completion_keeps_the_job_and_a_rerun_collects_
         assert (record["status"], record["maybe_billed"]) == ("failed", True)
         assert record["request_id"]
         assert record["expires_at"]
-        assert "may have been billed: run the same command again within the hour" in record["error"]
+        assert "run the same command again within the hour to collect it" in record["error"]
     offline.fail = None
     again = offline.run(*command(batch, out))
     assert again.code == 0, again.err

@@ -214,10 +214,10 @@ def test_dry_run_with_several_samples_shows_the_json_form_the_client_asks_for(cl
     ("args", "expected"),
     [
         pytest.param(
-            ["--steps", "0"], "num_inference_steps=0: must be between 1 and 100", id="core-bound"
+            ["--steps", "0"], "--num-inference-steps 0: must be between 1 and 100", id="core-bound"
         ),
         pytest.param(["--scheduler", "euler a"], "did you mean 'Euler a'", id="scheduler"),
-        pytest.param(["--width", "1001"], "img_width=1001: must be a multiple of 8", id="size"),
+        pytest.param(["--width", "1001"], "--img-width 1001: must be a multiple of 8", id="size"),
         pytest.param(["--steps", "many"], "'--num-inference-steps'", id="not-a-number"),
         pytest.param(["--format", "gif"], "'gif' is not one of", id="format"),
         pytest.param(["--nope"], "No such option: --nope", id="unknown-option"),
@@ -365,8 +365,9 @@ def test_help_loads_no_batch_engine_progress_bar_mock_or_pillow(argv: list[str])
         "import sys\n"
         "from realdream.cli import main\n"
         f"assert main({argv!r}) == 0\n"
-        "heavy = ('realdream.cli._engine', 'realdream.cli._progress', 'realdream.mock',\n"
-        "         'PIL', 'uvicorn')\n"
+        "heavy = ('realdream.cli._engine', 'realdream.cli._launch', 'realdream.cli._follow',\n"
+        "         'realdream.cli._store', 'realdream.cli._plan', 'realdream.cli._progress',\n"
+        "         'realdream.mock', 'PIL', 'uvicorn')\n"
         "print([m for m in heavy if m in sys.modules], file=sys.stderr)"
     )
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

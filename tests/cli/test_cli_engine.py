@@ -12,16 +12,11 @@ import pytest
 import realdream
 import realdream.mock as mocks
 from realdream import read_parameters, request_from_parameters
+from realdream.cli._backoff import batch_client
 from realdream.cli._batchfile import BatchItem, parse_batch
-from realdream.cli._engine import (
-    BatchOptions,
-    BatchReport,
-    BatchRunner,
-    Outcome,
-    Plan,
-    batch_client,
-)
+from realdream.cli._engine import BatchRunner
 from realdream.cli._manifest import MANIFEST_NAME, Manifest
+from realdream.cli._run import BatchOptions, BatchReport, Outcome, Plan
 from realdream.mock._ledger import to_micros
 
 

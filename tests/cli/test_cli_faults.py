@@ -324,9 +324,11 @@ def test_a_manifest_that_cannot_be_written_stops_the_batch_and_prints_the_record
 ) -> None:
     import asyncio
 
+    from realdream.cli._backoff import batch_client
     from realdream.cli._batchfile import parse_batch
-    from realdream.cli._engine import BatchOptions, BatchRunner, batch_client
+    from realdream.cli._engine import BatchRunner
     from realdream.cli._manifest import Manifest
+    from realdream.cli._run import BatchOptions
 
     class FullManifest(Manifest):
         """Takes ``room`` records, then the disk is full."""
@@ -502,8 +504,8 @@ def test_kill_9_at_any_moment_never_charges_an_item_twice_nor_tears_a_file(
             [sys.executable, "-m", "realdream.cli", *command],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        _wait_until(lambda: sum(done_counts(out).values()) >= 3 if out.exists() else False,
-                    process)  # fmt: skip
+        manifest = out / MANIFEST_NAME  # (the folder is made before the manifest is)
+        _wait_until(lambda: manifest.exists() and sum(done_counts(out).values()) >= 3, process)
         process.kill()
         process.wait()
         again = batch_cli(*command)  # no --retry-unknown: what may be paid is not re-bought

@@ -10,6 +10,7 @@ import re
 import shlex
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -311,6 +312,123 @@ def test_job_with_something_that_is_not_a_job_id_is_exit_2_and_sends_nothing(
     assert offline.exchanges == []
 
 
+def test_job_with_a_5000_character_id_echoes_only_its_start(tmp_path: Path) -> None:
+    offline = Offline()
+    bad = "x" * 5000
+    ran = offline.run("job", bad, "-o", tmp_path)
+    assert ran.code == 2
+    assert_one_line(ran.err)
+    assert f"request_id='{'x' * 40}'… (5,000 characters): must be a job id" in ran.err
+    assert len(ran.err) < 200
+    assert offline.exchanges == []
+
+
+def _poll_fault(kind: str) -> Callable[[httpx.Request], httpx.Response | None]:
+    """Every status poll fails: a 503, or no connection at all."""
+
+    def fail(request: httpx.Request) -> httpx.Response | None:
+        if not request.url.path.endswith("/status"):
+            return None
+        if kind == "503":
+            return httpx.Response(503)
+        raise httpx.ConnectError("the network is down", request=request)
+
+    return fail
+
+
+@pytest.mark.parametrize("kind", ["503", "connection"])
+def test_job_after_repeated_poll_faults_ends_with_the_command_that_collects_it(
+    tmp_path: Path, kind: str
+) -> None:
+    offline = Offline()
+    job_id = submit(offline, seed=6)
+    offline.fail = _poll_fault(kind)
+    ran = offline.run("job", job_id, "-o", tmp_path, "--retries", "2")
+    assert ran.code == 1
+    assert "Traceback" not in ran.err
+    last = ran.err.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    assert f"job {job_id} " in last
+    assert "billed" in last  # may have been, or will be if it completes
+    collect = f"realdream job {job_id} -o {tmp_path} --base-url {BASE}"
+    # A poll failing for good, or (when the wait rides faults out) the wait's deadline:
+    endings = (f"within the hour with: {collect}", f"within the hour, collect it with: {collect}")
+    assert last.endswith(endings)
+    assert not list(tmp_path.iterdir())
+    offline.fail = None  # the service recovers: the command it named collects the job
+    again = offline.run(*shlex.split(collect)[1:-2])
+    assert again.code == 0, again.err
+    assert [Path(p).name for p in again.out.splitlines()[:-1]] == [f"{job_id}_seed6.jpg"]
+    assert offline.charged_images() == 1
+
+
+@pytest.mark.parametrize("kind", ["503", "connection"])
+def test_generate_v2_after_repeated_poll_faults_ends_with_the_command_that_collects_it(
+    tmp_path: Path, kind: str
+) -> None:
+    offline = Offline()
+    offline.fail = _poll_fault(kind)
+    ran = offline.run("generate", "a fox", "--api", "v2", "--seed", "3", "--retries", "1",
+                      *SMALL, "-o", tmp_path)  # fmt: skip
+    assert ran.code == 1
+    last = ran.err.strip().splitlines()[-1]
+    (job_id,) = re.findall(r" with: realdream job (\S+) -o ", last)
+    assert f"job {job_id} " in last
+    assert last.endswith(f" with: realdream job {job_id} -o {tmp_path} --base-url {BASE}")
+    offline.fail = None
+    assert offline.run("job", job_id, "-o", tmp_path).code == 0
+    assert offline.charged_images() == 1
+    assert offline.kinds().count("submit") == 1
+
+
+def test_ctrl_c_while_job_waits_names_the_command_that_collects_it(tmp_path: Path) -> None:
+    offline = Offline(SLOW)
+    job_id = submit(offline)
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    ran = offline.run("job", job_id, "-o", tmp_path, seams=offline.seams(sleep=interrupted))
+    assert ran.code == 130
+    assert_one_line(ran.err)
+    assert ran.err.rstrip().endswith(
+        f"collect it within the hour with: realdream job {job_id} -o {tmp_path} --base-url {BASE}"
+    )
+
+
+def test_a_completed_job_whose_images_would_not_download_says_it_is_billed() -> None:
+    import realdream
+    from realdream.cli._generate_cmd import left_running
+
+    with realdream.Client(mocks.MOCK_API_KEY, base_url=BASE, api="v2") as client:
+        job = client.job("a1b2c3")  # (nothing is sent)
+    timeout = realdream.JobTimeoutError("no images", job=job, state="COMPLETED")
+    timeout.__cause__ = realdream.APIConnectionError("Could not reach cdn.test (ReadTimeout)")
+    error = left_running(job.request_id, timeout, "realdream job a1b2c3 -o out", 600)
+    assert str(error) == (
+        "error: job a1b2c3 completed, but its images could not be downloaded within 600 s "
+        "(Could not reach cdn.test (ReadTimeout)); it is billed: collect its images within the "
+        "hour with: realdream job a1b2c3 -o out"
+    )
+
+
+def test_a_wait_that_ran_out_through_service_errors_says_so_and_names_the_command() -> None:
+    import realdream
+    from realdream.cli._generate_cmd import left_running
+
+    with realdream.Client(mocks.MOCK_API_KEY, base_url=BASE, api="v2") as client:
+        job = client.job("a1b2c3")  # (nothing is sent)
+    timeout = realdream.JobTimeoutError("still running", job=job, state="PROCESSING")
+    timeout.__cause__ = realdream.APIConnectionError("Could not reach mock.test (ConnectError)")
+    error = left_running(job.request_id, timeout, "realdream job a1b2c3 -o out", 600)
+    assert str(error) == (
+        "error: job a1b2c3 is still processing after 600 s (the service kept answering with "
+        "errors: Could not reach mock.test (ConnectError)); it keeps running on the server and "
+        "is billed if it completes; within the hour, collect it with: realdream job a1b2c3 -o out"
+    )
+    assert error.exit_code == 1
+
+
 def test_job_timeout_is_exit_1_the_job_keeps_running_and_the_same_command_collects_it(
     tmp_path: Path,
 ) -> None:
@@ -321,7 +439,10 @@ def test_job_timeout_is_exit_1_the_job_keeps_running_and_the_same_command_collec
     assert ran.code == 1
     assert_one_line(ran.err)
     assert ran.err.startswith(f"error: job {job_id} is still processing after 30 s; it keeps ")
-    assert "billed if it completes; within the hour, run the same command again" in ran.err
+    assert ran.err.rstrip().endswith(
+        f"billed if it completes; within the hour, collect it with: "
+        f"realdream job {job_id} -o {tmp_path} --base-url {BASE}"
+    )
     assert not list(tmp_path.iterdir())
     offline.clock.sleep(120)  # the job completes meanwhile
     again = offline.run(*command)
