@@ -17,9 +17,11 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 
 from realdream import JobStatus
 
-__all__ = ["COLD_START", "Waiting", "images", "waiting"]
+__all__ = ["COLD_START", "SERVICE_ERRORS", "Waiting", "images", "waiting"]
 
 COLD_START: Final = "a cold start can take minutes"
+#: Shown while the wait rides out failed polls (the job goes on; only the deadline ends it).
+SERVICE_ERRORS: Final = "the service is answering with errors; still waiting"
 
 
 def images(count: int) -> str:
@@ -48,8 +50,10 @@ class Waiting:
         self.status(JobStatus("QUEUED", request_id))
 
     def status(self, status: JobStatus) -> None:
-        """What a status poll read (pass as ``job.wait(on_status=...)``)."""
-        self.say(self._line(status))
+        """What a status poll read (pass as ``job.wait(on_status=...)``); while polls fail, the
+        last state read and that the service is answering with errors, never silence."""
+        line = self._line(status)
+        self.say(line if status.transient is None else f"{line}; {SERVICE_ERRORS}")
 
     def _line(self, status: JobStatus) -> str:
         """The line for ``status``: the job, its state, what happens next."""
