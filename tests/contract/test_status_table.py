@@ -12,18 +12,20 @@ from hypothesis import strategies as st
 import realdream
 import realdream.mock as mocks
 from realdream import contract
+from realdream.testing.clock import SkipAheadClock
 
 CASES = [rule for rule in contract.STATUS_TABLE if rule.status is not None]
 RETRIES = 2
 
 
-def _client(service: mocks.MockService, sleeps: list[float]) -> realdream.Client:
+def _client(service: mocks.MockService, clock: SkipAheadClock) -> realdream.Client:
     return realdream.Client(
         mocks.MOCK_API_KEY,
         base_url="http://mock",
         transport=mocks.MockTransport(service),
         retry=realdream.RetryPolicy(max_retries=RETRIES),
-        sleep=sleeps.append,
+        sleep=clock.sleep,
+        clock=clock,
     )
 
 
@@ -31,11 +33,11 @@ def _client(service: mocks.MockService, sleeps: list[float]) -> realdream.Client
 def test_each_case_reaches_the_client_as_its_class_retried_and_billed_as_the_table_says(
     rule: contract.StatusRule,
 ) -> None:
-    service = mocks.MockService(mocks.MockConfig(latency=0))
+    clock = SkipAheadClock(frozen=True)
+    service = mocks.MockService(mocks.MockConfig(latency=0), clock=clock)
     balance = service.balance
     service.script([rule.case] * (RETRIES + 1))
-    sleeps: list[float] = []
-    with _client(service, sleeps) as client, pytest.raises(realdream.APIStatusError) as info:
+    with _client(service, clock) as client, pytest.raises(realdream.APIStatusError) as info:
         client.generate("a lighthouse", seed=1)
     error = info.value
     assert type(error) is realdream.error_class(rule)
@@ -46,7 +48,7 @@ def test_each_case_reaches_the_client_as_its_class_retried_and_billed_as_the_tab
     assert error.retryable is rule.retry
     attempts = RETRIES + 1 if rule.retry else 1
     assert service.stats.requests == attempts
-    assert len(sleeps) == attempts - 1
+    assert len(clock.slept) == attempts - 1
     assert not rule.billed
     assert error.maybe_billed is False
     assert service.balance == balance  # no error status is billed
@@ -155,13 +157,17 @@ def test_the_three_406s_are_told_apart_by_their_message(message: str, cls: type)
     assert isinstance(error, realdream.NotAcceptableError)
 
 
-def test_a_retired_model_is_never_retried(realdream_mock: mocks.MockService) -> None:
+def test_a_retired_model_is_never_retried(
+    realdream_mock: mocks.MockService, realdream_clock: SkipAheadClock
+) -> None:
     realdream_mock.script([410, 410, 410])
-    sleeps: list[float] = []
-    with _client(realdream_mock, sleeps) as client, pytest.raises(realdream.ModelRetiredError):
+    with (
+        _client(realdream_mock, realdream_clock) as client,
+        pytest.raises(realdream.ModelRetiredError),
+    ):
         client.generate("x")
     assert realdream_mock.stats.requests == 1
-    assert sleeps == []
+    assert realdream_clock.slept == []
 
 
 def test_the_credits_endpoint_404_is_its_own_case(realdream_mock: mocks.MockService) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures for the core's tests: a recording fake server and a client wired to it."""
+"""Fixtures for the core's tests: a recording fake server, the shipped fake clock (frozen), and a
+client wired to both."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import httpx
 import pytest
 
 import realdream
+from realdream.testing.clock import SkipAheadClock
 from tests.core.fakes import KEY, FakeServer
 
 
@@ -15,10 +17,19 @@ def server() -> FakeServer:
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    return []
+def clock() -> SkipAheadClock:
+    """The shipped fake clock, frozen: a client's ``clock=``, and ``sleep=`` as its ``sleep``."""
+    return SkipAheadClock(frozen=True)
 
 
 @pytest.fixture
-def client(server: FakeServer, sleeps: list[float]) -> realdream.Client:
-    return realdream.Client(KEY, transport=httpx.MockTransport(server), sleep=sleeps.append)
+def sleeps(clock: SkipAheadClock) -> list[float]:
+    """Every wait asked of ``clock``, in order."""
+    return clock.slept
+
+
+@pytest.fixture
+def client(server: FakeServer, clock: SkipAheadClock) -> realdream.Client:
+    return realdream.Client(
+        KEY, transport=httpx.MockTransport(server), sleep=clock.sleep, clock=clock
+    )

@@ -120,12 +120,13 @@ def test_refusals_are_never_retried(client, server, sleeps, status):
     assert sleeps == []
 
 
-def test_retries_stop_at_max_retries_and_raise_the_last_error(server, sleeps):
+def test_retries_stop_at_max_retries_and_raise_the_last_error(server, clock, sleeps):
     client = realdream.Client(
         KEY,
         retry=realdream.RetryPolicy(max_retries=3),
         transport=httpx.MockTransport(server),
-        sleep=sleeps.append,
+        sleep=clock.sleep,
+        clock=clock,
     )
     server.replies = [_error(500), _error(502), _error(503), _error(504), _error(500)]
     with pytest.raises(realdream.GatewayTimeoutError):
@@ -157,12 +158,13 @@ def test_a_read_timeout_is_not_retried_by_default(client, server):
     assert len(server.requests) == 1
 
 
-def test_a_read_timeout_is_retried_when_opted_in(server, sleeps):
+def test_a_read_timeout_is_retried_when_opted_in(server, clock):
     client = realdream.Client(
         KEY,
         retry=realdream.RetryPolicy(retry_read_errors=True),
         transport=httpx.MockTransport(server),
-        sleep=sleeps.append,
+        sleep=clock.sleep,
+        clock=clock,
     )
     server.replies = [httpx.ReadTimeout("late")]
     assert client.generate("x").retries == 1
@@ -223,17 +225,19 @@ def test_credits_reads_the_balance(server):
     assert server.requests[0].method == "GET"
 
 
-def test_the_deadline_bounds_all_attempts(server):
+def test_the_deadline_bounds_all_attempts(server, clock):
     client = realdream.Client(
         KEY,
         retry=realdream.RetryPolicy(deadline=5),
         transport=httpx.MockTransport(server),
-        sleep=lambda s: None,
+        sleep=clock.sleep,
+        clock=clock,
     )
     server.replies = [_error(429, **{"Retry-After": "30"})]
     with pytest.raises(realdream.RateLimitError):
         client.generate("x")
     assert len(server.requests) == 1
+    assert clock.slept == []  # a 30 s wait would overrun the 5 s deadline: none was taken
 
 
 def test_context_manager_closes_an_owned_http_client():
@@ -262,21 +266,17 @@ def test_async_client_handles_many_concurrent_generates():
     assert len(server.requests) == 50
 
 
-def test_async_client_retries_like_the_sync_one():
+def test_async_client_retries_like_the_sync_one(clock):
     server = FakeServer(replies=[_error(502)])
-    waits: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
 
     async def main() -> realdream.GenerationResult:
         async with realdream.AsyncClient(
-            KEY, transport=httpx.MockTransport(server), sleep=fake_sleep
+            KEY, transport=httpx.MockTransport(server), sleep=clock.async_sleep, clock=clock
         ) as client:
             return await client.generate("x")
 
     assert asyncio.run(main()).retries == 1
-    assert len(waits) == 1
+    assert len(clock.slept) == 1
 
 
 def test_async_client_validates_before_sending():

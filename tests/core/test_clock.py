@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -36,3 +37,47 @@ def test_an_unfrozen_clock_also_moves_with_real_time() -> None:
     assert second - first >= 60.0
     assert second - first == pytest.approx(60.0, abs=5.0)
     assert clock() >= second  # real time never runs backwards on it
+
+
+def test_its_start_is_where_it_began_whatever_happened_since() -> None:
+    clock = SkipAheadClock(frozen=True)
+    assert clock.start == DEFAULT_START
+    clock.sleep(5.0)
+    assert clock.start == DEFAULT_START
+    assert clock.now - clock.start == 5.0
+    assert SkipAheadClock(42.75).start == 42.75
+
+
+def test_advance_moves_a_clock_on_without_recording_a_wait() -> None:
+    clock = SkipAheadClock(frozen=True)
+    clock.advance(1.5)
+    clock.sleep(2.0)
+    clock.advance(0.0)
+    clock.advance(0.5)
+    assert clock.now - clock.start == 4.0
+    assert clock.slept == [2.0]  # only the wait someone asked for
+
+
+@pytest.mark.parametrize("bad", [-0.5, float("nan"), float("inf"), float("-inf")])
+def test_advance_refuses_to_run_time_backwards_or_off_the_end(bad: float) -> None:
+    clock = SkipAheadClock(frozen=True)
+    with pytest.raises(ValueError, match=r"advance: seconds must be a finite number >= 0, got"):
+        clock.advance(bad)
+    assert clock.now == clock.start
+
+
+def test_advances_and_sleeps_from_many_threads_all_count() -> None:
+    clock = SkipAheadClock(frozen=True)
+
+    def step() -> None:
+        for _ in range(1000):
+            clock.advance(0.25)
+            clock.sleep(0.25)
+
+    threads = [threading.Thread(target=step) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert clock.now - clock.start == 8 * 1000 * 0.5
+    assert len(clock.slept) == 8 * 1000

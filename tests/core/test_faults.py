@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 import realdream
+from realdream.testing.clock import SkipAheadClock
 from tests.core.fakes import KEY, FakeServer, encode
 
 REQUEST_ID = "req-bad-200"
@@ -50,18 +51,21 @@ BAD_200 = {
 }
 
 
-def _client(server: FakeServer, sleeps: list[float], **policy: object) -> realdream.Client:
+def _client(
+    server: FakeServer, clock: SkipAheadClock | None = None, **policy: object
+) -> realdream.Client:
+    clock = SkipAheadClock(frozen=True) if clock is None else clock
     retry = realdream.RetryPolicy(max_retries=3, retry_read_errors=True, **policy)  # type: ignore[arg-type]
     return realdream.Client(
-        KEY, transport=httpx.MockTransport(server), retry=retry, sleep=sleeps.append
+        KEY, transport=httpx.MockTransport(server), retry=retry, sleep=clock.sleep, clock=clock
     )
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_200))
 def test_any_unreadable_200_is_billed_kept_and_never_sent_again(kind: str) -> None:
     server = FakeServer(replies=[BAD_200[kind]()])
-    sleeps: list[float] = []
-    with _client(server, sleeps) as client, pytest.raises(realdream.InvalidResponseError) as info:
+    clock = SkipAheadClock(frozen=True)
+    with _client(server, clock) as client, pytest.raises(realdream.InvalidResponseError) as info:
         client.generate("a lighthouse", seed=-1)
     error = info.value
     assert (error.billed, error.maybe_billed) == (True, True)
@@ -72,13 +76,16 @@ def test_any_unreadable_200_is_billed_kept_and_never_sent_again(kind: str) -> No
     assert error.request.payload == json.loads(server.requests[0].content)
     assert "billed" in str(error)
     assert len(server.requests) == 1  # even with read errors opted in: a 200 is never re-sent
-    assert sleeps == []
+    assert clock.slept == []
 
 
 def test_an_unreadable_200_keeps_the_raw_body_for_support() -> None:
     raw = json.dumps({"error": "upstream failed"}).encode()
     server = FakeServer(replies=[_ok(raw)])
-    with _client(server, []) as client, pytest.raises(realdream.InvalidResponseError) as info:
+    with (
+        _client(server) as client,
+        pytest.raises(realdream.InvalidResponseError) as info,
+    ):
         client.generate("x")
     assert info.value.body == raw
 
@@ -88,17 +95,20 @@ def test_an_unreadable_error_body_still_follows_its_status() -> None:
         503, stream=httpx.ByteStream(b"not gzip"), headers={"content-encoding": "gzip"}
     )
     server = FakeServer(replies=[broken])
-    sleeps: list[float] = []
-    with _client(server, sleeps) as client:
+    clock = SkipAheadClock(frozen=True)
+    with _client(server, clock) as client:
         result = client.generate("x")
     assert result.retries == 1
-    assert len(sleeps) == 1
+    assert len(clock.slept) == 1
     assert len(server.requests) == 2
 
 
 def test_a_non_200_success_is_not_billed() -> None:
     server = FakeServer(replies=[httpx.Response(204)])
-    with _client(server, []) as client, pytest.raises(realdream.InvalidResponseError) as info:
+    with (
+        _client(server) as client,
+        pytest.raises(realdream.InvalidResponseError) as info,
+    ):
         client.generate("x")
     assert (info.value.status_code, info.value.billed, info.value.maybe_billed) == (
         204,
@@ -111,7 +121,10 @@ def test_a_non_200_success_is_not_billed() -> None:
 def test_a_redirect_is_reported_as_a_redirect_not_as_200() -> None:
     moved = httpx.Response(302, headers={"location": "https://elsewhere.example/v1/x"})
     server = FakeServer(replies=[moved])
-    with _client(server, []) as client, pytest.raises(realdream.APIStatusError) as info:
+    with (
+        _client(server) as client,
+        pytest.raises(realdream.APIStatusError) as info,
+    ):
         client.generate("x")
     text = str(info.value)
     assert "(302)" in text

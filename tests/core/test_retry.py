@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import realdream
 from realdream._retry import RetryPolicy, RetryState, backoff_delay, server_wait
+from realdream.testing.clock import SkipAheadClock
 
 
 def _response(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -147,15 +148,17 @@ def test_a_read_timeout_becomes_an_api_timeout_error():
 
 
 def test_the_deadline_stops_retries_that_would_overrun_it():
-    clock = iter([0.0, 9.0, 9.0, 9.0])
-    state = RetryState(RetryPolicy(deadline=10), rand=lambda: 0.0, clock=lambda: next(clock))
+    clock = SkipAheadClock(frozen=True)
+    state = RetryState(RetryPolicy(deadline=10), rand=lambda: 0.0, clock=clock)
+    clock.advance(9.0)
     with pytest.raises(realdream.RateLimitError):
         state.after_response(_response(429, {"Retry-After": "5"}))
 
 
 def test_the_deadline_shortens_each_attempts_timeout():
-    ticks = iter([0.0, 7.0])
-    state = RetryState(RetryPolicy(deadline=10), clock=lambda: next(ticks))
+    clock = SkipAheadClock(frozen=True)
+    state = RetryState(RetryPolicy(deadline=10), clock=clock)
+    clock.advance(7.0)
     timeout = state.timeout(httpx.Timeout(connect=10, read=180, write=30, pool=30))
     assert timeout.read == pytest.approx(3.0)
     assert timeout.connect == pytest.approx(3.0)

@@ -32,12 +32,13 @@ def test_repr_hides_the_key():
     ],
     ids=["401-echo", "500-echo", "timeout", "connect"],
 )
-def test_errors_never_carry_the_key_in_their_text(reply, caplog):
+def test_errors_never_carry_the_key_in_their_text(reply, caplog, clock):
     client = realdream.Client(
         KEY,
         retry=realdream.RetryPolicy(max_retries=1),
         transport=httpx.MockTransport(reply),
-        sleep=lambda s: None,
+        sleep=clock.sleep,
+        clock=clock,
     )
     with caplog.at_level(logging.DEBUG), pytest.raises(realdream.RealDreamError) as info:
         client.generate("x")
@@ -48,9 +49,11 @@ def test_errors_never_carry_the_key_in_their_text(reply, caplog):
     assert all(KEY not in record.getMessage() for record in caplog.records)
 
 
-def test_debug_logs_and_results_never_carry_the_key(caplog):
+def test_debug_logs_and_results_never_carry_the_key(caplog, clock):
     server = FakeServer(replies=[httpx.Response(503, json={"error": "busy"})])
-    client = realdream.Client(KEY, transport=httpx.MockTransport(server), sleep=lambda s: None)
+    client = realdream.Client(
+        KEY, transport=httpx.MockTransport(server), sleep=clock.sleep, clock=clock
+    )
     with caplog.at_level(logging.DEBUG):
         result = client.generate("x")
     assert caplog.records

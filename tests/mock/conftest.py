@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,27 +47,3 @@ def shared_live() -> Iterator[mocks.RunningMock]:
     """One loopback server for tests that change no state (forced statuses)."""
     with mocks.serve(mocks.MockConfig(latency=0)) as running:
         yield running
-
-
-class FakeClock:
-    """A clock that moves only when told: the service's ``clock=``, a client's ``clock=``, and
-    (as :meth:`sleep`) a client's ``sleep=``, so waiting on a job takes no real time.
-
-    It starts at the real time: the mock's 429s name an absolute reset moment, which the
-    client compares with the real UTC time.
-    """
-
-    def __init__(self, now: float | None = None) -> None:
-        self.start = time.time() if now is None else now
-        self.now = self.start
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import logging
+import math
 import time
 
 import httpx
@@ -16,6 +17,7 @@ import realdream
 import realdream.mock as mocks
 from realdream import STATUS_ERRORS, GenerationRequest, contract, error_for_status
 from realdream._headers import parse_datetime
+from realdream.testing.clock import SkipAheadClock
 from tests.mock.conftest import GENERATE, JSON_HEADERS, KEY, body
 
 FORBIDDEN = "SG_ffffffffffffffff"
@@ -28,13 +30,16 @@ def error_of(response: httpx.Response) -> str:
 def client_for(
     service: mocks.MockService, *, max_retries: int = 2, timeout: float | None = None
 ) -> realdream.Client:
+    """A client of ``service`` whose waits return at once, on the shipped clock."""
+    clock = SkipAheadClock()
     return realdream.Client(
         KEY,
         base_url="http://mock.test",
         transport=mocks.MockTransport(service),
         retry=realdream.RetryPolicy(max_retries=max_retries),
         timeout=timeout,
-        sleep=lambda seconds: None,
+        sleep=clock.sleep,
+        clock=clock,
     )
 
 
@@ -208,17 +213,17 @@ def test_405_is_html_and_maps_to_method_not_allowed(service: mocks.MockService) 
 
 
 def test_429_after_the_credits_check_then_200_again_after_the_window() -> None:
-    clock = [1_000.0]
-    service = mocks.MockService(mocks.MockConfig(latency=0, rate_limit=2), clock=lambda: clock[0])
+    clock = SkipAheadClock(frozen=True)
+    service = mocks.MockService(mocks.MockConfig(latency=0, rate_limit=2), clock=clock)
     statuses = [post(service, content=body(seed=1)).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     refused = post(service, content=body(seed=1))
     reset = parse_datetime(refused.headers[contract.HEADER_RATE_LIMIT_RESET])
     assert reset is not None
-    assert reset.timestamp() == 1_060.0
+    assert reset.timestamp() == math.ceil(clock.start + 60)  # whole seconds, rounded up
     assert refused.headers[contract.HEADER_RETRY_AFTER] == "60"
     assert service.balance == pytest.approx(10 - 2 * 0.002)
-    clock[0] = 1_060.0
+    clock.advance(60)
     assert post(service, content=body(seed=1)).status_code == 200
 
 

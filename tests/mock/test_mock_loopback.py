@@ -18,6 +18,7 @@ from PIL import Image
 import realdream
 import realdream.mock as mocks
 from realdream import STATUS_ERRORS, contract, error_for_status
+from realdream.testing.clock import SkipAheadClock
 from tests.mock.conftest import GENERATE, JSON_HEADERS, KEY, body
 from tests.reference import REFERENCE_PAYLOAD
 
@@ -116,13 +117,16 @@ def test_a_script_over_http_drives_the_client_retries(live: mocks.RunningMock) -
         headers={contract.API_KEY_HEADER: live.api_key},
     )
     assert response.json() == {"pending": [502, 504]}
+    clock = SkipAheadClock()
     with realdream.Client(
         live.api_key,
         base_url=live.base_url,
         retry=realdream.RetryPolicy(max_retries=2),
-        sleep=lambda seconds: None,
+        sleep=clock.sleep,
+        clock=clock,
     ) as client:
         assert client.generate("x").retries == 2
+    assert len(clock.slept) == 2
 
 
 def test_a_scripted_timeout_gives_a_real_read_timeout() -> None:
@@ -191,18 +195,17 @@ def test_the_async_client_through_async_mock_transport() -> None:
     service = mocks.MockService(mocks.MockConfig(latency=0))
     service.script([429])
 
+    clock = SkipAheadClock(frozen=True)
+
     async def main() -> realdream.GenerationResult:
         transport = mocks.AsyncMockTransport(service)
-
-        async def no_wait(seconds: float) -> None:
-            return None
-
         async with realdream.AsyncClient(
-            KEY, base_url="http://m", transport=transport, sleep=no_wait
+            KEY, base_url="http://m", transport=transport, sleep=clock.async_sleep, clock=clock
         ) as client:
             return await client.generate("a kite", seed=1)
 
     assert asyncio.run(main()).retries == 1
+    assert len(clock.slept) == 1
 
 
 def test_async_mock_transport_times_out_like_a_server() -> None:

@@ -24,6 +24,7 @@ from realdream.mock._scenarios import (
     forced_status,
     parse_script_entry,
 )
+from realdream.testing.clock import SkipAheadClock
 
 KEY = mocks.MOCK_API_KEY
 CONFIG = mocks.MockConfig(latency=0, api_keys=(KEY,), forbidden_keys=("SG_ffffffffffffffff",))
@@ -169,25 +170,17 @@ def test_the_ledger_is_exact_under_contention() -> None:
 
 
 # --- Rate limiter ------------------------------------------------------------------------------
-class FakeClock:
-    def __init__(self, now: float = 1_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_the_rate_limit_counts_per_key_in_a_sliding_minute() -> None:
-    clock = FakeClock()
+    clock = SkipAheadClock(frozen=True)
     limiter = RateLimiter(2, clock=clock)
     assert limiter.acquire("a") is None
-    clock.now += 10
+    clock.advance(10)
     assert limiter.acquire("a") is None
-    assert limiter.acquire("a") == 1_060.0
+    assert limiter.acquire("a") == clock.start + 60  # the first hit leaves the window
     assert limiter.acquire("b") is None
-    clock.now = 1_060.0
+    clock.advance(50)
     assert limiter.acquire("a") is None
-    assert limiter.acquire("a") == 1_070.0
+    assert limiter.acquire("a") == clock.start + 70  # now the second one must leave it
 
 
 def test_no_rate_limit_never_refuses() -> None:

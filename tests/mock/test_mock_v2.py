@@ -19,7 +19,8 @@ import realdream.mock as mocks
 from realdream import GenerationRequest, contract
 from realdream.mock import STATS_PATH
 from realdream.mock._scenarios import JOB_FAILED_MESSAGE
-from tests.mock.conftest import GENERATE, JSON_HEADERS, KEY, FakeClock, body
+from realdream.testing.clock import SkipAheadClock
+from tests.mock.conftest import GENERATE, JSON_HEADERS, KEY, body
 
 SUBMIT = contract.V2_SUBMIT_PATH
 BASE = "http://mock.test"
@@ -32,7 +33,7 @@ class Mock:
     """A service on a fake clock, and a raw httpx client talking to it in-process."""
 
     def __init__(self, config: mocks.MockConfig = CONFIG, base_url: str = BASE) -> None:
-        self.clock = FakeClock()
+        self.clock = SkipAheadClock(frozen=True)
         self.service = mocks.MockService(config, clock=self.clock)
         self.http = httpx.Client(transport=mocks.MockTransport(self.service), base_url=base_url)
 

@@ -14,7 +14,8 @@ import pytest
 import realdream
 import realdream.mock as mocks
 from realdream import GenerationRequest, contract
-from tests.mock.conftest import JSON_HEADERS, KEY, FakeClock, body
+from realdream.testing.clock import SkipAheadClock
+from tests.mock.conftest import JSON_HEADERS, KEY, body
 
 BASE = "http://mock.test"
 CONFIG = mocks.MockConfig(latency=2.0, queue_time=1.0)
@@ -36,7 +37,7 @@ class Setup:
     """One service and one fake clock, and clients sharing them."""
 
     def __init__(self, config: mocks.MockConfig = CONFIG) -> None:
-        self.clock = FakeClock()
+        self.clock = SkipAheadClock(frozen=True)
         self.service = mocks.MockService(config, clock=self.clock)
         self.transport = Recording(mocks.MockTransport(self.service))
 
@@ -221,11 +222,8 @@ def test_a_client_paced_at_the_limit_never_meets_a_429_polls_included() -> None:
 
 
 def test_the_async_client_over_v2() -> None:
-    clock = FakeClock()
+    clock = SkipAheadClock(frozen=True)
     service = mocks.MockService(CONFIG, clock=clock)
-
-    async def sleep(seconds: float) -> None:
-        clock.sleep(seconds)
 
     async def run() -> list[realdream.GenerationResult]:
         async with realdream.AsyncClient(
@@ -233,7 +231,7 @@ def test_the_async_client_over_v2() -> None:
             base_url=BASE,
             transport=mocks.AsyncMockTransport(service),
             api="v2",
-            sleep=sleep,
+            sleep=clock.async_sleep,
             clock=clock,
         ) as client:
             jobs = [await client.submit("async", seed=seed) for seed in range(3)]
