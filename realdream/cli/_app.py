@@ -38,6 +38,7 @@ from realdream.cli._common import (
     Seams,
     os_error,
 )
+from realdream.cli._mcp_cmd import mcp_command
 from realdream.cli._options import (
     ApiKey,
     ApiPath,
@@ -299,6 +300,7 @@ def info(
 
 
 app.command(name="verify")(verify_command)
+app.command(name="mcp")(mcp_command)
 
 
 @app.command()
