@@ -44,18 +44,19 @@ logger = logging.getLogger("realdream.mcp")
 
 #: Saves a paid result's images (as ``realdream generate`` does) and returns their paths.
 Saver = Callable[[GenerationResult], Sequence[Path]]
-#: Jobs this server submitted and has not collected yet (a job lives one hour at most).
-_MAX_PENDING: Final = 1000
+#: Jobs this server remembers submitting (a job lives one hour at most).
+_MAX_JOBS: Final = 1000
 #: How long ``get_image_job`` waits to download a job it has just seen complete.
 _COLLECT_TIMEOUT_S: Final = 60.0
 
 
 @dataclass
-class _Pending:
-    """A job this server submitted: what it reserved for it, and the request as sent."""
+class _Submitted:
+    """A job this server submitted: the request as sent, and what is still held for it
+    (``None`` once the job was settled or released)."""
 
     request: GenerationRequest | None
-    held: float
+    held: float | None
     samples: int
 
 
@@ -69,7 +70,7 @@ class ImageTools:
         self.client = client
         self.cap = cap
         self._save = save
-        self._pending: OrderedDict[str, _Pending] = OrderedDict()
+        self._jobs: OrderedDict[str, _Submitted] = OrderedDict()
         self._handlers: dict[str, Callable[[Mapping[str, Any]], Any]] = {
             GENERATE_IMAGE: self.generate_image,
             SUBMIT_IMAGE_JOB: self.submit_image_job,
@@ -125,9 +126,9 @@ class ImageTools:
     # --- free tools ----------------------------------------------------------------------------
     async def get_image_job(self, arguments: Mapping[str, Any]) -> ToolResult:
         request_id = _request_id(arguments)
-        pending = self._pending.get(request_id)
+        known = self._jobs.get(request_id)
         try:
-            job = self.client.job(request_id, request=pending.request if pending else None)
+            job = self.client.job(request_id, request=known.request if known else None)
             status = await job.status()
         except ValidationError as exc:
             raise ToolError(f"Invalid request_id: {exc}") from None
@@ -142,7 +143,7 @@ class ImageTools:
         if status.state != "COMPLETED":
             message = f"Job {request_id} is {status.state}: ask again in a few seconds."
             return text(message, {"request_id": request_id, "state": status.state})
-        return await self._collect(job, pending)
+        return await self._collect(job, known)
 
     async def get_credits(self, arguments: Mapping[str, Any]) -> ToolResult:
         _no_arguments(arguments)
@@ -173,13 +174,14 @@ class ImageTools:
         return text(message, {"samples": samples, "cost_usd": estimate, "fits": fits})
 
     # --- helpers -------------------------------------------------------------------------------
-    async def _collect(self, job: AsyncJob, pending: _Pending | None) -> ToolResult:
+    async def _collect(self, job: AsyncJob, known: _Submitted | None) -> ToolResult:
         try:
             result = await job.wait(_COLLECT_TIMEOUT_S)
         except RealDreamError as exc:  # the job completed: it is billed whatever happens next
             raise ToolError(_failed(exc)) from None
-        if pending is not None and self._pending.pop(job.request_id, None) is not None:
-            self.cap.settle(pending.held, result.cost, len(result.images), _paid_for(result))
+        if known is not None and known.held is not None:  # paid once, however often collected
+            held, known.held = known.held, None
+            self.cap.settle(held, result.cost, len(result.images), _paid_for(result))
         return self._present(result)
 
     def _present(self, result: GenerationResult) -> ToolResult:
@@ -194,20 +196,20 @@ class ImageTools:
         return result_content(result, self.cap.summary(), self.cap.words(), files, problem)
 
     def _remember(self, job: AsyncJob, held: float, samples: int) -> None:
-        self._pending[job.request_id] = _Pending(job.request, held, samples)
-        while len(self._pending) > _MAX_PENDING:  # the oldest is past its hour: keep it spent
-            self._pending.popitem(last=False)
+        self._jobs[job.request_id] = _Submitted(job.request, held, samples)
+        while len(self._jobs) > _MAX_JOBS:  # the oldest is past its hour; what it holds stays
+            self._jobs.popitem(last=False)
 
     def _forget(self, request_id: str, error: RealDreamError) -> None:
         """The job ended without a result: released if never billed, else counted as paid."""
-        pending = self._pending.pop(request_id, None)
-        if pending is None:
+        known = self._jobs.get(request_id)
+        if known is None or known.held is None:
             return
+        held, known.held = known.held, None
         if isinstance(error, GenerationFailedError):
-            self.cap.release(pending.held)
+            self.cap.release(held)
         else:
-            what = f"job {request_id} ({_images(pending.samples)}, result lost)"
-            self.cap.settle(pending.held, None, 0, what)
+            self.cap.settle(held, None, 0, f"job {request_id} ({_images(known.samples)}, lost)")
 
 
 def _request(arguments: Mapping[str, Any]) -> GenerationRequest:
