@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, Final, get_type_hints
+from typing import Any, Final, Optional, get_type_hints
 
 import gradio as gr
 from gradio.components import Component
@@ -105,7 +105,8 @@ def _tool(handlers: Handlers, gate: threading.BoundedSemaphore) -> Callable[...,
         img_height: int = int(LIMITS["img_height"].default),
         samples: int = int(LIMITS["samples"].default),
         request: gr.Request | None = None,
-        x_segmind_key: gr.Header | None = None,
+        # Optional[...], not `| None`: Gradio lists a header only for exactly these hints.
+        x_segmind_key: Optional[gr.Header] = None,  # noqa: UP045
     ) -> ToolOutputs:
         key = (x_segmind_key or "").strip() or None
         form = (prompt, negative_prompt, scheduler, num_inference_steps, guidance_scale)
@@ -225,7 +226,6 @@ def enable_mcp(demo: gr.Blocks, *, concurrency: int) -> None:
     own handler, and hide the page's endpoints from the tool list. Launch with
     ``mcp_server=True``. At most ``concurrency`` tool calls generate at once."""
     handlers = _page_handlers(demo)
-    _hide_page_endpoints(demo)
     gate = threading.BoundedSemaphore(max(1, concurrency))
     with demo:
         gradio_api(
@@ -234,4 +234,5 @@ def enable_mcp(demo: gr.Blocks, *, concurrency: int) -> None:
             queue=False,
             api_visibility="public",
         )
+    _hide_page_endpoints(demo)  # after the block: leaving it adds the login button's event again
     _add_bounds(demo)
