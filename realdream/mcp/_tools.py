@@ -213,14 +213,22 @@ class ImageTools:
 
 
 def _request(arguments: Mapping[str, Any]) -> GenerationRequest:
-    """The validated request; refuses ``base64`` (the tools always return image content)."""
-    if "base64" in arguments:
-        errors = [("base64", "base64: is not a parameter of this tool (images always come back)")]
-        raise ToolError(invalid(ValidationError(errors)))
+    """The validated request; ``base64`` is refused too (the tools always return image
+    content), together with anything else that is wrong."""
+    given = dict(arguments)
+    errors = []
+    if "base64" in given:
+        del given["base64"]
+        errors.append(
+            ("base64", "base64: is not a parameter of this tool (images always come back)")
+        )
     try:
-        return GenerationRequest.create(dict(arguments))
+        request = GenerationRequest.create(given)
     except ValidationError as exc:
-        raise ToolError(invalid(exc)) from None
+        errors = exc.errors + errors
+    if errors:
+        raise ToolError(invalid(ValidationError(errors)))
+    return request
 
 
 def _request_id(arguments: Mapping[str, Any]) -> str:
