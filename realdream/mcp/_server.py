@@ -20,7 +20,6 @@ from typing import Any, Final
 import anyio
 from mcp import types
 from mcp.server.lowlevel import Server
-from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -31,6 +30,7 @@ from realdream import REDACTED, __version__
 from realdream.mcp._content import ToolResult
 from realdream.mcp._errors import ToolError
 from realdream.mcp._schemas import tool_specs
+from realdream.mcp._stdio import stdio_streams
 from realdream.mcp._tools import ImageTools
 
 __all__ = [
@@ -133,7 +133,7 @@ def _success(result: ToolResult, hidden: tuple[str, ...]) -> types.CallToolResul
 
 async def run_stdio(server: Server[Any, Any]) -> None:
     """Serve on stdin/stdout until the client closes them (logs go to stderr only)."""
-    async with stdio_server() as (read, write):
+    async with stdio_streams() as (read, write):
         await server.run(read, write, server.create_initialization_options())
 
 
