@@ -55,6 +55,9 @@ KEY_HEADER: Final = "X-Segmind-Key"
 #: One image output per sample the contract allows; unused ones come back empty.
 MAX_IMAGES: Final = int(LIMITS["samples"].maximum)
 _PAGE_ENDPOINT: Final = "generate"
+#: The guard's advice to a page visitor, and the same advice to an MCP caller.
+_PAGE_HINT: Final = "Paste your own Segmind key to generate now."
+_MCP_HINT: Final = f"Send your own Segmind key in the {KEY_HEADER} header to generate now."
 _ERROR_TITLE: Final = "Could not generate"
 
 ImageOutput = gr.FileData | str
@@ -117,7 +120,8 @@ def _tool(handlers: Handlers, gate: threading.BoundedSemaphore) -> Callable[...,
             _check_sign_in(handlers, key)
             out = handlers.generate(*form, *size, key, False, _NoProgress(), request, None)
         except gr.Error as exc:
-            raise _ToolError(exc.message, title=_ERROR_TITLE, print_exception=False) from None
+            message = str(exc.message).replace(_PAGE_HINT, _MCP_HINT)
+            raise _ToolError(message, title=_ERROR_TITLE, print_exception=False) from None
         finally:
             gate.release()
         return _outputs(out)

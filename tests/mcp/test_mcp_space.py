@@ -207,6 +207,7 @@ def test_the_daily_budget_refuses_an_mcp_call_and_nothing_is_spent(
     assert second.isError
     assert "Daily budget reached" in texts(second)
     assert "Nothing was spent" in texts(second)
+    assert "your own Segmind key in the X-Segmind-Key header" in texts(second)
     assert paid_mock.service.balance == pytest.approx(before - PRICE)
 
 
