@@ -8,6 +8,7 @@ stdio: everything this command says goes to stderr.
 from __future__ import annotations
 
 import errno
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,6 @@ import typer
 
 from realdream import API_KEY_ENV, Budget, GenerationResult, RetryPolicy
 from realdream.cli._common import CLIError, os_error, require_key
-from realdream.cli._generate_cmd import check_out_dir, save_result
 from realdream.cli._options import ApiKey, BaseUrl, Format, ImageFormat, Rpm
 from realdream.mcp import DEFAULT_MAX_COST  # needs no mcp SDK: --help works without the extra
 
@@ -96,6 +96,8 @@ def mcp_command(
     if not mock:
         require_key(api_key)
     if out is not None:
+        from realdream.cli._generate_cmd import check_out_dir  # loads httpx: not for --help
+
         check_out_dir(out, before="the server did not start")
     key, client = _client(mock, api_key, base_url, retries, rpm)
     save = None if out is None else _saver(out, image_format.suffix)
@@ -124,14 +126,13 @@ def _client(
         transport = mocks.AsyncMockTransport(mocks.MockConfig(latency=0.0))
         client = AsyncClient(mocks.MOCK_API_KEY, transport=transport, **options)
         return mocks.MOCK_API_KEY, client
-    import os
-
     key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
     return key, AsyncClient(key, base_url=base_url, **options)
 
 
 def _saver(out: Path, suffix: str) -> Saver:
     from realdream import write_atomic
+    from realdream.cli._generate_cmd import save_result
 
     def save(result: GenerationResult) -> Sequence[Path]:
         placed = save_result(result, out, suffix, write_atomic)
