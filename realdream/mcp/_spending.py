@@ -75,6 +75,12 @@ class SpendCap:
         self.budget.settle(held, paid, images)
         self._log(f"realdream mcp: paid {usd(paid)} for {what}; {self.words()}")
 
+    def hold(self, held: float, what: str) -> None:
+        """Log a request whose bill comes later (a v2 job): what is held for it until then."""
+        self._log(
+            f"realdream mcp: holding {usd(held)} for {what} until it completes; {self.words()}"
+        )
+
     def release(self, held: float) -> None:
         """Nothing was billed."""
         self.budget.release(held)

@@ -114,6 +114,7 @@ class ImageTools:
             self.cap.settle(held, None, 0, "a job submit cancelled in flight")
             raise
         self._remember(job, held, request.samples)
+        self.cap.hold(held, f"job {job.request_id} ({_images(request.samples)})")
         expires = job.expires_at.strftime("%H:%M UTC")
         message = (
             f"Job {job.request_id} queued ({_images(request.samples)}, seed "

@@ -184,7 +184,9 @@ def test_a_v2_job_is_submitted_then_collected_by_its_id() -> None:
     assert images(again)[0][1] == images(done)[0][1]  # collected again, not paid again
     assert state.cap.budget.spent == pytest.approx(PRICE)
     assert state.service.stats.images == 1
-    assert len(state.log) == 1
+    held, paid = state.log  # one line when the job is queued, one when it is paid
+    assert held.startswith("realdream mcp: holding $0.0020 for job ")
+    assert paid.startswith("realdream mcp: paid $0.0020 for 1 image (seed 3)")
 
 
 def test_a_failed_job_gives_its_reservation_back() -> None:
