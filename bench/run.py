@@ -8,7 +8,7 @@ Prints a table (median and ratio per row, with method and sample size) and write
 ``bench/results.md`` with the date, the machine, its load and the command. These machines are
 noisy: rows are medians, peers are measured interleaved in the same run, and ratios are what
 count. Sections: 1 start-up, 2 client overhead by response size, 3 async scaling, 4 batch,
-5 mock server, 6 demo, 7 v2 polling, 8 pacing, 9 spend guard, 10 test suite (see
+5 mock server, 6 demo, 7 v2 polling, 8 pacing, 9 spend guard, 10 test suite, 11 MCP (see
 bench/README.md).
 """
 
@@ -30,6 +30,7 @@ from bench import (
     bench_client,
     bench_demo,
     bench_guard,
+    bench_mcp,
     bench_mock,
     bench_pacing,
     bench_polling,
@@ -38,8 +39,9 @@ from bench import (
 from bench._common import ROOT, Row, seconds
 
 RESULTS = ROOT / "bench" / "results.md"
-#: The test suite's section: the last, and left out of --quick.
+#: The test suite's section, left out of --quick.
 SUITE = 10
+MCP = 11
 
 
 def suite_row() -> list[Row]:
@@ -73,6 +75,7 @@ def sections(quick: bool) -> dict[int, Callable[[], list[Row]]]:
         8: lambda: bench_pacing.rows(prompts=100 if quick else 200),
         9: lambda: bench_guard.rows(100 if quick else 400),
         SUITE: suite_row,
+        MCP: lambda: bench_mcp.rows(50 if quick else 200),
     }
 
 
@@ -134,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         nargs="*",
         type=int,
-        choices=range(1, SUITE + 1),
+        choices=range(1, MCP + 1),
         default=None,
         help="run these sections; their rows replace theirs in results.md, the rest stay",
     )

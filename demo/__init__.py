@@ -17,6 +17,7 @@ from demo._backend import (
 from demo._errors import readable, to_gr_error
 from demo._guard import Guard, Limit, RefusedError
 from demo._handlers import GenerateOutput, Handlers, build_request
+from demo._mcp import MCP_ENV, enable_mcp
 from demo._presets import EXAMPLES, SIZE_PRESETS
 from demo._settings import GuardSettings
 from demo._ui import GENERATE_INPUTS, GENERATE_OUTPUTS, build_demo, launch_options
@@ -28,6 +29,7 @@ __all__ = [
     "EXAMPLES",
     "GENERATE_INPUTS",
     "GENERATE_OUTPUTS",
+    "MCP_ENV",
     "MOCK_ENV",
     "MOCK_LATENCY_ENV",
     "SIZE_PRESETS",
@@ -43,6 +45,7 @@ __all__ = [
     "Visitor",
     "build_demo",
     "build_request",
+    "enable_mcp",
     "launch_options",
     "main",
     "parse_args",

@@ -22,6 +22,7 @@ from demo._backend import (
     api_from_env,
 )
 from demo._guard import Guard, format_usd
+from demo._mcp import MCP_ENV, enable_mcp, mcp_from_env
 from demo._outputs import DEFAULT_KEEP_OUTPUTS_MB, KEEP_OUTPUTS_MB_ENV
 from demo._settings import (
     DAILY_BUDGET_ENV,
@@ -134,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
             f"({MAX_QUEUE_ENV}; default {DEFAULT_MAX_QUEUE})"
         ),
     )
+    add(
+        "--mcp",
+        action="store_true",
+        help=(
+            "also serve the app as an MCP server at /gradio_api/mcp/, with one tool, "
+            f"generate_image, under the same limits ({MCP_ENV}=1; default off)"
+        ),
+    )
     _add_limits(parser)
     add(
         "--keep-outputs-mb",
@@ -227,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{where}{exc}")
     try:
         settings = _settings(args, env)
+        mcp = args.mcp or mcp_from_env(env)
         concurrency = args.concurrency or _whole(env, CONCURRENCY_ENV, DEFAULT_CONCURRENCY)
         max_queue = args.max_queue or _whole(env, MAX_QUEUE_ENV, DEFAULT_MAX_QUEUE)
         keep_mb = args.keep_outputs_mb
@@ -250,9 +260,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         guard=guard,
         keep_outputs_mb=keep_mb,
     )
+    if mcp:
+        enable_mcp(demo, concurrency=concurrency)
     if guard is not None:  # a Space restarting sends SIGTERM: write the ledger, then go
         signal.signal(signal.SIGTERM, _flush_then_stop(guard))
-    demo.launch(server_name=args.host, server_port=args.port, **launch_options())
+    options = launch_options()
+    demo.launch(server_name=args.host, server_port=args.port, mcp_server=mcp, **options)
     return 0
 
 

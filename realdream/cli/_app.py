@@ -37,6 +37,7 @@ from realdream.cli._common import (
     Seams,
     os_error,
 )
+from realdream.cli._mcp_cmd import mcp_command
 from realdream.cli._options import (
     ApiKey,
     ApiPath,
@@ -325,6 +326,7 @@ def info(
 
 
 app.command(name="verify", cls=_Command)(verify_command)
+app.command(name="mcp", cls=_Command)(mcp_command)
 
 
 @app.command()

@@ -362,6 +362,7 @@ OPTIONS = {
     "--port": ("GRADIO_SERVER_PORT", "default 7860"),
     "--concurrency": ("REALDREAM_CONCURRENCY", "default 4"),
     "--max-queue": ("REALDREAM_MAX_QUEUE", "default 64"),
+    "--mcp": ("REALDREAM_MCP", "default off"),
     "--daily-budget": ("REALDREAM_DAILY_BUDGET_USD", "default 1.00"),
     "--min-balance": ("REALDREAM_MIN_BALANCE_USD", "default 0"),
     "--visitor-limit": ("REALDREAM_VISITOR_IMAGES_PER_HOUR", "default 10"),
