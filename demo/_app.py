@@ -21,8 +21,9 @@ from demo._backend import (
     Mode,
     api_from_env,
 )
-from demo._guard import Guard, format_usd
+from demo._guard import Guard
 from demo._outputs import DEFAULT_KEEP_OUTPUTS_MB, KEEP_OUTPUTS_MB_ENV
+from demo._refusals import format_usd
 from demo._settings import (
     DAILY_BUDGET_ENV,
     DEFAULT_DAILY_BUDGET_USD,

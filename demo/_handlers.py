@@ -201,7 +201,9 @@ class Handlers:
         samples = request.samples
         with self.guard.spending(visitor, samples, self.backend.server_balance) as reservation:
             result = self._call(request, key, route, progress)
-            self.guard.settle(reservation, result.cost, result.remaining_credits)
+            self.guard.settle(
+                reservation, result.cost, result.remaining_credits, images=len(result.images)
+            )
         return result
 
     def _call(

@@ -3,7 +3,9 @@ released; refusals send nothing; a visitor's own key and the offline mock are ne
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,8 +18,8 @@ import pytest
 import realdream
 import realdream.mock as mocks
 from demo import Backend, Guard, GuardSettings, Handlers, Mode
-from demo._guard import cost
 from demo._ledger import MemoryLedger
+from realdream.contract import cost
 
 PRICE = cost(1)
 ApiBackend = Callable[..., Backend]
@@ -239,3 +241,29 @@ def test_every_app_on_a_key_has_a_guard_even_when_none_is_given(tmp_path: Path) 
     handlers = Handlers(backend, tmp_path)
     assert handlers.guard is not None
     assert handlers.guard.settings == GuardSettings()
+
+
+def test_thirty_concurrent_visitors_on_a_dearer_service_never_pass_the_budget(
+    tmp_path: Path,
+) -> None:
+    """The stand-in bills 2.5 times the contract price, and says so: the first answer tells
+    the guard, before the other visitors' requests are started, and they are reserved at it."""
+    budget, dearer = 0.05, 2.5 * PRICE
+    dear = mocks.MockService(mocks.MockConfig(latency=0.1, credits=10.0, cost_per_image=dearer))
+    handlers = app(dear, tmp_path, daily_budget_usd=budget, visitor_images_per_hour=0)
+    start = threading.Barrier(30)
+
+    def visitor(n: int) -> str:
+        start.wait()
+        try:
+            handlers.generate(**form(samples=2.0), request=visitor_request(f"198.51.100.{n}"))
+        except gr.Error as exc:
+            return str(exc.message)
+        return "ok"
+
+    with concurrent.futures.ThreadPoolExecutor(30) as pool:
+        outcomes = list(pool.map(visitor, range(30)))
+    assert spent(dear) <= budget + 1e-9  # the stand-in's own ledger
+    assert outcomes.count("ok") == dear.stats.images // 2 == 5  # all the budget buys
+    refusals = [o for o in outcomes if o != "ok"]
+    assert all(o.startswith("Daily budget reached: ") for o in refusals), refusals[:3]

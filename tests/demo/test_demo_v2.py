@@ -18,9 +18,9 @@ import realdream
 import realdream.mock as mocks
 from demo import API_ENV, Backend, Guard, GuardSettings, Handlers, Mode
 from demo._backend import api_from_env
-from demo._guard import cost
 from demo._jobs import FIRST_LOOK_S, MAX_INTERVAL_S, PollTimes, describe
 from demo._ledger import MemoryLedger
+from realdream.contract import cost
 
 PRICE = cost(1)
 

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from demo._guard import Guard, Limit, RefusedError, cost
+from demo._guard import Guard
 from demo._ledger import LEDGER_FILE, BackgroundLedger, FileLedger, LedgerState
+from demo._refusals import Limit, RefusedError
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
+from realdream.contract import cost
 
 PRICE = cost(1)
 ALICE = Visitor("addr:aaaaaaaaaaaa")
