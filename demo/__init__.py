@@ -21,7 +21,7 @@ from demo._presets import EXAMPLES, SIZE_PRESETS
 from demo._refusals import Limit, RefusedError
 from demo._settings import GuardSettings
 from demo._ui import GENERATE_INPUTS, GENERATE_OUTPUTS, build_demo, launch_options
-from demo._visitor import Visitor
+from demo._visitor import AddressRule, Visitor
 
 __all__ = [
     "API_ENV",
@@ -32,6 +32,7 @@ __all__ = [
     "MOCK_ENV",
     "MOCK_LATENCY_ENV",
     "SIZE_PRESETS",
+    "AddressRule",
     "Backend",
     "GenerateOutput",
     "Guard",

@@ -40,7 +40,7 @@ from demo._settings import (
 )
 from demo._signin import sign_in_problem
 from demo._ui import DEFAULT_CONCURRENCY, DEFAULT_MAX_QUEUE, build_demo, launch_options
-from demo._visitor import distrust_proxy_headers
+from demo._visitor import AddressRule, distrust_proxy_headers
 from realdream import contract
 
 __all__ = [
@@ -228,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{where}{exc}")
     try:
         settings = _settings(args, env)
+        addresses = AddressRule.from_env(env)
         concurrency = args.concurrency or _whole(env, CONCURRENCY_ENV, DEFAULT_CONCURRENCY)
         max_queue = args.max_queue or _whole(env, MAX_QUEUE_ENV, DEFAULT_MAX_QUEUE)
         keep_mb = args.keep_outputs_mb
@@ -244,12 +245,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     logger.info("backend: %r", backend)
     guard = _guard(backend, settings)
+    logger.info("visitor limit: %s", addresses.describe())
     demo = build_demo(
         backend,
         concurrency_limit=concurrency,
         max_queue=max_queue,
         guard=guard,
         keep_outputs_mb=keep_mb,
+        addresses=addresses,
     )
     if guard is not None:  # a Space restarting sends SIGTERM: write the ledger, then go
         signal.signal(signal.SIGTERM, _flush_then_stop(guard))

@@ -21,6 +21,7 @@ from demo._handlers import (
 )
 from demo._outputs import KEEP_OUTPUTS_S
 from demo._presets import CUSTOM_SIZE, DEFAULT_SIZE, EXAMPLES, SIZE_PRESETS
+from demo._visitor import AddressRule
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -118,11 +119,15 @@ def build_demo(
     max_queue: int = DEFAULT_MAX_QUEUE,
     guard: Guard | None = None,
     keep_outputs_mb: float | None = None,
+    addresses: AddressRule | None = None,
 ) -> gr.Blocks:
     """The app. ``backend`` defaults to :meth:`Backend.from_env` (read now, not at import);
-    on the app's own key, ``guard`` (default: the default limits, in memory) applies."""
+    on the app's own key, ``guard`` (default: the default limits, in memory) applies, counting
+    anonymous visitors by ``addresses`` (default: from the environment)."""
     backend = backend or Backend.from_env()
-    handlers = Handlers(backend, output_dir, guard=guard, keep_outputs_mb=keep_outputs_mb)
+    handlers = Handlers(
+        backend, output_dir, guard=guard, keep_outputs_mb=keep_outputs_mb, addresses=addresses
+    )
     keep = int(KEEP_OUTPUTS_S)  # any copies Gradio makes live as long as our files
     with gr.Blocks(title=_text.TITLE, analytics_enabled=False, delete_cache=(keep, keep)) as demo:
         gr.Markdown(_text.INTRO)

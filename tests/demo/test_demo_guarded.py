@@ -17,7 +17,7 @@ import pytest
 
 import realdream
 import realdream.mock as mocks
-from demo import Backend, Guard, GuardSettings, Handlers, Mode
+from demo import AddressRule, Backend, Guard, GuardSettings, Handlers, Mode
 from demo._ledger import MemoryLedger
 from realdream.contract import cost
 
@@ -62,7 +62,7 @@ def app(service: mocks.MockService, tmp_path: Path, **settings: Any) -> Handlers
     values: dict[str, Any] = {"daily_budget_usd": 1.0, "visitor_images_per_hour": 10}
     values.update(settings)
     guard = Guard(GuardSettings(**values), MemoryLedger())
-    return Handlers(backend, tmp_path / "out", guard=guard, spaces=False)
+    return Handlers(backend, tmp_path / "out", guard=guard, addresses=AddressRule())
 
 
 def refused(handlers: Handlers, **changes: Any) -> str:
@@ -124,7 +124,7 @@ def test_what_may_have_been_billed_is_settled(
     api_backend: ApiBackend, tmp_path: Path, answer: Any, words: str
 ) -> None:
     guard = Guard(GuardSettings(daily_budget_usd=1.0), MemoryLedger())
-    handlers = Handlers(api_backend(answer), tmp_path, guard=guard, spaces=False)
+    handlers = Handlers(api_backend(answer), tmp_path, guard=guard, addresses=AddressRule())
     assert words in refused(handlers, samples=2.0)
     assert guard.spent_today_usd() == pytest.approx(2 * PRICE)
     assert guard.open_reservations() == 0

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import realdream
 import realdream.mock as mocks
-from demo import API_ENV, Backend, Guard, GuardSettings, Handlers, Mode
+from demo import API_ENV, AddressRule, Backend, Guard, GuardSettings, Handlers, Mode
 from demo._backend import api_from_env
 from demo._jobs import FIRST_LOOK_S, MAX_INTERVAL_S, PollTimes, describe
 from demo._ledger import MemoryLedger
@@ -108,7 +108,12 @@ def on_apps_key(
     )
     guard = Guard(GuardSettings(daily_budget_usd=1.0, visitor_images_per_hour=10), MemoryLedger())
     handlers = Handlers(
-        backend, tmp_path / "out", guard=guard, spaces=False, clock=clock, sleep=clock.sleep
+        backend,
+        tmp_path / "out",
+        guard=guard,
+        addresses=AddressRule(),
+        clock=clock,
+        sleep=clock.sleep,
     )
     return handlers, service, guard
 
