@@ -18,7 +18,6 @@ from demo._backend import (
     MOCK_ENV,
     MOCK_LATENCY_ENV,
     Backend,
-    Mode,
     api_from_env,
 )
 from demo._guard import Guard
@@ -55,6 +54,8 @@ __all__ = [
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 7860
+PORT_ENV: Final = "GRADIO_SERVER_PORT"
+MAX_PORT: Final = 65535
 CONCURRENCY_ENV: Final = "REALDREAM_CONCURRENCY"
 MAX_QUEUE_ENV: Final = "REALDREAM_MAX_QUEUE"
 
@@ -76,6 +77,14 @@ def _number(*, whole: bool = False, minimum: float = 0) -> Callable[[str], float
         return int(value) if whole else value
 
     return parse
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535, with a one-line error."""
+    port = int(text) if text.strip().isascii() and text.strip().isdigit() else 0
+    if not 1 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a whole number from 1 to {MAX_PORT}")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,9 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--port",
-        type=int,  # argparse converts (and checks) a string default too
-        default=os.environ.get("GRADIO_SERVER_PORT", str(DEFAULT_PORT)),
-        help="port to serve on (GRADIO_SERVER_PORT; default 7860)",
+        type=_port,
+        default=None,
+        help=f"port to serve on, 1 to {MAX_PORT} ({PORT_ENV}; default {DEFAULT_PORT})",
     )
     add(
         "--concurrency",
@@ -208,14 +217,22 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The parsed options (see :func:`build_parser`)."""
-    return build_parser().parse_args(argv)
+    """The parsed options (see :func:`build_parser`); ``--port`` falls back to its variable."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.port is None:
+        text = os.environ.get(PORT_ENV, "").strip() or str(DEFAULT_PORT)
+        try:
+            args.port = _port(text)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"{PORT_ENV}={exc}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the app from the environment and the command line, then serve it until Ctrl-C."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     env = os.environ
     try:
         api = args.api or api_from_env(env)
@@ -236,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             keep_mb = env_number(env, KEEP_OUTPUTS_MB_ENV, DEFAULT_KEEP_OUTPUTS_MB)
     except ValueError as exc:  # a bad environment variable, named in the message
         parser.error(str(exc))
-    if settings.require_login and backend.mode is Mode.SERVER_KEY:
+    if settings.require_login:  # with a key or without, as the README says
         problem = sign_in_problem(env)
         if problem is not None:
             parser.error(problem)

@@ -14,6 +14,7 @@ from gradio_client.exceptions import AppError
 
 import realdream
 import realdream.mock as mocks
+from tests.demo.conftest import TIMEOUT_S, call_generate
 
 
 def _client(url: str, downloads: Path) -> Iterator[Client]:
@@ -118,3 +119,17 @@ def test_gradio_serves_the_saved_images_without_copying_them(served_offline: Any
     image = Path(outputs[0][0]["image"]["path"])
     assert image.parent.parent.name.startswith("realdream-demo-")  # our file, not a copy
     assert [Path(f["path"]) for f in outputs[3]] == [image]
+
+
+def test_an_api_call_with_too_few_inputs_is_told_what_is_missing_in_one_line(
+    served_offline: Any,
+) -> None:
+    with httpx.Client(timeout=TIMEOUT_S) as http:
+        answer = call_generate(http, served_offline.url, ["a cat", "", "DPM++ 2M Karras"])
+    assert answer == (
+        "/generate takes 11 inputs (prompt, negative_prompt, scheduler, num_inference_steps, "
+        "guidance_scale, seed, img_width, img_height, samples, api_key, offline_mock) and got "
+        "3: missing num_inference_steps, guidance_scale, seed, img_width, img_height, samples, "
+        "api_key, offline_mock. Nothing was sent."
+    )
+    assert "Traceback" not in served_offline.log.read_text()

@@ -403,6 +403,10 @@ def test_help_lists_every_option_with_its_variable_and_default(
         ([], {"REALDREAM_KEEP_OUTPUTS_MB": "-5"}, "REALDREAM_KEEP_OUTPUTS_MB='-5'"),
         ([], {"REALDREAM_API": "v3"}, "REALDREAM_API='v3': must be v1 or v2"),
         (["--api", "v3"], {}, "argument --api: invalid choice: 'v3'"),
+        (["--port", "99999"], {}, "argument --port: '99999': must be a whole number from 1 to"),
+        (["--port", "-1"], {}, "argument --port: '-1': must be a whole number from 1 to 65535"),
+        ([], {"GRADIO_SERVER_PORT": "70000"}, "GRADIO_SERVER_PORT='70000': must be a whole"),
+        (["--mock"], {"REALDREAM_TRUSTED_PROXY_HOPS": "0"}, "REALDREAM_TRUSTED_PROXY_HOPS='0'"),
     ],
 )
 def test_a_bad_limit_is_a_one_line_usage_error(
@@ -422,10 +426,15 @@ def test_a_bad_limit_is_a_one_line_usage_error(
     assert message in err.splitlines()[-1]
 
 
+@pytest.mark.parametrize("key", ["SG_0000000000000000", None], ids=["with-a-key", "without"])
 def test_sign_in_off_a_space_refuses_to_start_and_says_why(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    key: str | None,
 ) -> None:
-    monkeypatch.setenv("SEGMIND_API_KEY", "SG_0000000000000000")
+    if key is not None:
+        monkeypatch.setenv("SEGMIND_API_KEY", key)
     with pytest.raises(SystemExit) as exited:
         main(["--require-login", "--state-dir", str(tmp_path)])
     assert exited.value.code == 2
