@@ -156,7 +156,8 @@ def _wait_until_up(app: ServedApp) -> None:
 
 
 def _stop(app: ServedApp) -> None:
-    app.process.terminate()
+    if app.process.poll() is None:
+        app.process.terminate()
     try:
         app.process.wait(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -164,6 +165,15 @@ def _stop(app: ServedApp) -> None:
         app.process.wait()
     if app.process.stdout is not None:
         app.process.stdout.close()
+
+
+def _stop_all(apps: list[ServedApp]) -> None:
+    """Ask every app to stop first, then wait for each: they shut down side by side."""
+    for app in apps:
+        if app.process.poll() is None:
+            app.process.terminate()
+    for app in apps:
+        _stop(app)
 
 
 @pytest.fixture(scope="session")
@@ -193,8 +203,7 @@ def served(
             _wait_until_up(app)
         yield apps
     finally:
-        for app in apps.values():
-            _stop(app)
+        _stop_all(list(apps.values()))
 
 
 @pytest.fixture(scope="session")
@@ -228,9 +237,7 @@ class Launcher:
         _stop(app)
 
     def stop_all(self) -> None:
-        for app in self.apps:
-            if app.process.poll() is None:
-                _stop(app)
+        _stop_all(self.apps)
 
 
 @pytest.fixture(scope="module")

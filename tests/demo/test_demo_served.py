@@ -16,9 +16,17 @@ import realdream
 import realdream.mock as mocks
 from tests.demo.conftest import TIMEOUT_S, call_generate
 
+pytestmark = pytest.mark.slow  # two apps in subprocesses, shared with the browser tests
+
 
 def _client(url: str, downloads: Path) -> Iterator[Client]:
-    client = Client(url, verbose=False, analytics_enabled=False, download_files=downloads)
+    client = Client(
+        url,
+        verbose=False,
+        analytics_enabled=False,
+        download_files=downloads,
+        httpx_kwargs={"timeout": TIMEOUT_S},
+    )
     yield client
     client.close()  # stops its heartbeat thread (waits up to 1 s)
 
@@ -103,7 +111,7 @@ def test_the_app_goes_to_the_server_named_by_realdream_base_url(
 
 
 def test_the_page_serves_no_run_history(served_offline: Any) -> None:
-    config = httpx.get(served_offline.url + "/config", timeout=10).json()
+    config = httpx.get(served_offline.url + "/config", timeout=TIMEOUT_S).json()
     assert config["run_history"] is False
     assert config["show_error"] is False
     assert config["analytics_enabled"] is False
@@ -112,8 +120,8 @@ def test_the_page_serves_no_run_history(served_offline: Any) -> None:
 def test_gradio_serves_the_saved_images_without_copying_them(served_offline: Any) -> None:
     url = served_offline.url + "/gradio_api/call/generate"
     data = ["a cat", "", realdream.DEFAULT_SCHEDULER, 8, 1.5, 7, 256, 256, 1, "", False]
-    started = httpx.post(url, json={"data": data}, timeout=30)
-    stream = httpx.get(f"{url}/{started.json()['event_id']}", timeout=60).text
+    started = httpx.post(url, json={"data": data}, timeout=TIMEOUT_S)
+    stream = httpx.get(f"{url}/{started.json()['event_id']}", timeout=TIMEOUT_S).text
     assert "event: complete" in stream
     outputs = json.loads(stream.split("event: complete\ndata: ", 1)[1].splitlines()[0])
     image = Path(outputs[0][0]["image"]["path"])

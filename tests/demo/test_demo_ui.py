@@ -31,6 +31,7 @@ from demo import (
 )
 from demo._text import banner
 from demo._ui import DEFAULT_CONCURRENCY, DEFAULT_MAX_QUEUE
+from tests.demo.conftest import TIMEOUT_S
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMITS = realdream.LIMITS
@@ -327,10 +328,11 @@ def test_a_bad_mock_latency_variable_is_a_usage_error(
     )
 
 
+@pytest.mark.slow  # a fresh interpreter imports Gradio
 def test_importing_app_does_nothing() -> None:
     code = "import app; print('imported')"
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "imported"
@@ -462,11 +464,10 @@ def test_on_a_space_with_oauth_sign_in_can_work() -> None:
 
 
 def test_without_sign_in_required_the_page_has_no_login_button() -> None:
-    backend = Backend.from_env({"SEGMIND_API_KEY": "SG_0000000000000000"})
-    assert not build(backend).expects_oauth
-    assert "login" not in by_id(build(backend))
+    built = build(Backend.from_env({"SEGMIND_API_KEY": "SG_0000000000000000"}))
+    assert not built.expects_oauth
+    assert "login" not in by_id(built)
 
 
-def test_building_the_app_writes_nothing_into_the_package() -> None:
-    build(Backend.offline(latency_s=0.0))
+def test_building_the_app_writes_nothing_into_the_package(demo: gr.Blocks) -> None:
     assert not list((ROOT / "demo").glob("*.pyi"))  # Gradio writes one per component subclass
