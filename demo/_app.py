@@ -31,6 +31,7 @@ from demo._settings import (
     MIN_BALANCE_ENV,
     REQUIRE_LOGIN_ENV,
     SHOW_BALANCE_ENV,
+    SPACE_DATA_DIR,
     STATE_DIR_ENV,
     VISITOR_LIMIT_ENV,
     GuardSettings,
@@ -39,7 +40,7 @@ from demo._settings import (
 )
 from demo._signin import sign_in_problem
 from demo._ui import DEFAULT_CONCURRENCY, DEFAULT_MAX_QUEUE, build_demo, launch_options
-from demo._visitor import AddressRule, distrust_proxy_headers
+from demo._visitor import AddressRule, distrust_proxy_headers, on_spaces
 from realdream import contract
 
 __all__ = [
@@ -326,4 +327,16 @@ def _guard(backend: Backend, settings: GuardSettings) -> Guard | None:
         "shown" if settings.show_balance else "hidden",
         settings.state_dir or "in memory",
     )
+    if on_spaces() and not _persistent(settings.state_dir):
+        logger.warning(
+            "the ledger is not on this Space's persistent storage (%s): every restart starts "
+            "the day's spend afresh; the balance floor (%s) is the limit that survives restarts",
+            SPACE_DATA_DIR,
+            MIN_BALANCE_ENV,
+        )
     return guard
+
+
+def _persistent(state_dir: Path | None) -> bool:
+    """Whether ``state_dir`` lies on a Space's persistent storage (``/data``)."""
+    return state_dir is not None and state_dir.is_relative_to(SPACE_DATA_DIR)

@@ -471,3 +471,21 @@ def test_without_sign_in_required_the_page_has_no_login_button() -> None:
 
 def test_building_the_app_writes_nothing_into_the_package(demo: gr.Blocks) -> None:
     assert not list((ROOT / "demo").glob("*.pyi"))  # Gradio writes one per component subclass
+
+
+def test_on_a_space_without_persistent_storage_the_log_says_restarts_forget_the_day(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    from demo._app import _guard, _persistent
+    from demo._settings import GuardSettings
+
+    backend = Backend.from_env({"SEGMIND_API_KEY": "SG_0000000000000000"})
+    _guard(backend, GuardSettings(state_dir=tmp_path))
+    assert "restart" not in caplog.text  # not on a Space
+    monkeypatch.setenv("SPACE_ID", "owner/realdream")
+    _guard(backend, GuardSettings(state_dir=tmp_path))
+    assert "every restart starts the day's spend afresh" in caplog.text
+    assert "the balance floor (REALDREAM_MIN_BALANCE_USD) is the limit that survives" in caplog.text
+    assert _persistent(Path("/data/realdream"))
+    assert not _persistent(tmp_path)
+    assert not _persistent(None)
