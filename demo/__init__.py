@@ -15,13 +15,14 @@ from demo._backend import (
     Route,
 )
 from demo._errors import readable, to_gr_error
-from demo._guard import Guard, Limit, RefusedError
+from demo._guard import Guard
 from demo._handlers import GenerateOutput, Handlers, build_request
 from demo._mcp import MCP_ENV, enable_mcp
 from demo._presets import EXAMPLES, SIZE_PRESETS
+from demo._refusals import Limit, RefusedError
 from demo._settings import GuardSettings
 from demo._ui import GENERATE_INPUTS, GENERATE_OUTPUTS, build_demo, launch_options
-from demo._visitor import Visitor
+from demo._visitor import AddressRule, Visitor
 
 __all__ = [
     "API_ENV",
@@ -33,6 +34,7 @@ __all__ = [
     "MOCK_ENV",
     "MOCK_LATENCY_ENV",
     "SIZE_PRESETS",
+    "AddressRule",
     "Backend",
     "GenerateOutput",
     "Guard",

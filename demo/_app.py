@@ -18,12 +18,12 @@ from demo._backend import (
     MOCK_ENV,
     MOCK_LATENCY_ENV,
     Backend,
-    Mode,
     api_from_env,
 )
-from demo._guard import Guard, format_usd
+from demo._guard import Guard
 from demo._mcp import MCP_ENV, enable_mcp, mcp_from_env
 from demo._outputs import DEFAULT_KEEP_OUTPUTS_MB, KEEP_OUTPUTS_MB_ENV
+from demo._refusals import format_usd
 from demo._settings import (
     DAILY_BUDGET_ENV,
     DEFAULT_DAILY_BUDGET_USD,
@@ -32,6 +32,7 @@ from demo._settings import (
     MIN_BALANCE_ENV,
     REQUIRE_LOGIN_ENV,
     SHOW_BALANCE_ENV,
+    SPACE_DATA_DIR,
     STATE_DIR_ENV,
     VISITOR_LIMIT_ENV,
     GuardSettings,
@@ -40,7 +41,7 @@ from demo._settings import (
 )
 from demo._signin import sign_in_problem
 from demo._ui import DEFAULT_CONCURRENCY, DEFAULT_MAX_QUEUE, build_demo, launch_options
-from demo._visitor import distrust_proxy_headers
+from demo._visitor import AddressRule, distrust_proxy_headers, on_spaces
 from realdream import contract
 
 __all__ = [
@@ -55,6 +56,8 @@ __all__ = [
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 7860
+PORT_ENV: Final = "GRADIO_SERVER_PORT"
+MAX_PORT: Final = 65535
 CONCURRENCY_ENV: Final = "REALDREAM_CONCURRENCY"
 MAX_QUEUE_ENV: Final = "REALDREAM_MAX_QUEUE"
 
@@ -76,6 +79,14 @@ def _number(*, whole: bool = False, minimum: float = 0) -> Callable[[str], float
         return int(value) if whole else value
 
     return parse
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535, with a one-line error."""
+    port = int(text) if text.strip().isascii() and text.strip().isdigit() else 0
+    if not 1 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a whole number from 1 to {MAX_PORT}")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--port",
-        type=int,  # argparse converts (and checks) a string default too
-        default=os.environ.get("GRADIO_SERVER_PORT", str(DEFAULT_PORT)),
-        help="port to serve on (GRADIO_SERVER_PORT; default 7860)",
+        type=_port,
+        default=None,
+        help=f"port to serve on, 1 to {MAX_PORT} ({PORT_ENV}; default {DEFAULT_PORT})",
     )
     add(
         "--concurrency",
@@ -216,14 +227,22 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The parsed options (see :func:`build_parser`)."""
-    return build_parser().parse_args(argv)
+    """The parsed options (see :func:`build_parser`); ``--port`` falls back to its variable."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.port is None:
+        text = os.environ.get(PORT_ENV, "").strip() or str(DEFAULT_PORT)
+        try:
+            args.port = _port(text)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"{PORT_ENV}={exc}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the app from the environment and the command line, then serve it until Ctrl-C."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     env = os.environ
     try:
         api = args.api or api_from_env(env)
@@ -237,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args, env)
         mcp = args.mcp or mcp_from_env(env)
+        addresses = AddressRule.from_env(env)
         concurrency = args.concurrency or _whole(env, CONCURRENCY_ENV, DEFAULT_CONCURRENCY)
         max_queue = args.max_queue or _whole(env, MAX_QUEUE_ENV, DEFAULT_MAX_QUEUE)
         keep_mb = args.keep_outputs_mb
@@ -244,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             keep_mb = env_number(env, KEEP_OUTPUTS_MB_ENV, DEFAULT_KEEP_OUTPUTS_MB)
     except ValueError as exc:  # a bad environment variable, named in the message
         parser.error(str(exc))
-    if settings.require_login and backend.mode is Mode.SERVER_KEY:
+    if settings.require_login:  # with a key or without, as the README says
         problem = sign_in_problem(env)
         if problem is not None:
             parser.error(problem)
@@ -253,12 +273,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     logger.info("backend: %r", backend)
     guard = _guard(backend, settings)
+    logger.info("visitor limit: %s", addresses.describe())
     demo = build_demo(
         backend,
         concurrency_limit=concurrency,
         max_queue=max_queue,
         guard=guard,
         keep_outputs_mb=keep_mb,
+        addresses=addresses,
     )
     if mcp:
         enable_mcp(demo, concurrency=concurrency)
@@ -318,4 +340,16 @@ def _guard(backend: Backend, settings: GuardSettings) -> Guard | None:
         "shown" if settings.show_balance else "hidden",
         settings.state_dir or "in memory",
     )
+    if on_spaces() and not _persistent(settings.state_dir):
+        logger.warning(
+            "the ledger is not on this Space's persistent storage (%s): every restart starts "
+            "the day's spend afresh; the balance floor (%s) is the limit that survives restarts",
+            SPACE_DATA_DIR,
+            MIN_BALANCE_ENV,
+        )
     return guard
+
+
+def _persistent(state_dir: Path | None) -> bool:
+    """Whether ``state_dir`` lies on a Space's persistent storage (``/data``)."""
+    return state_dir is not None and state_dir.is_relative_to(SPACE_DATA_DIR)

@@ -16,7 +16,7 @@ import gradio as gr
 
 import realdream
 from demo._backend import KeyShapeError
-from demo._guard import RefusedError
+from demo._refusals import RefusedError
 from realdream import REDACTED
 
 __all__ = [

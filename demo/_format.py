@@ -13,7 +13,8 @@ from typing import Any, Final
 
 import realdream
 from demo._backend import Route
-from demo._guard import Allowance, duration, format_usd
+from demo._guard import Allowance
+from demo._refusals import duration, format_usd
 
 __all__ = ["NOTHING_SPENT", "Shown", "allowance_line", "caption", "details", "summary"]
 

@@ -1,15 +1,16 @@
 """The spend guard: every request on the server's key passes through it, whatever sent it.
 
-Plain rules on an injected clock, with no Gradio in sight:
+It glues the rules to the handler, on an injected clock, with no Gradio in sight:
 
 1. **Sign-in** (``require_login``): only signed-in Hugging Face users spend the server's key.
-2. **Daily budget**: before a request is sent its cost is reserved; a request that would take
-   today's settled spend plus the reservations in flight past the budget is refused. The check
-   and the reservation happen under one lock, so concurrent visitors cannot overshoot. The day
-   is the UTC day.
-3. **Balance floor**: refused when the last balance the API reported, less the reservations in
-   flight and this request, would fall below the floor.
-4. **Visitor limit**: images per visitor over a sliding hour.
+2. **Daily budget** and **balance floor** (:mod:`demo._budget`): before a request is sent its
+   images are reserved at the highest price per image seen; a request that does not fit is
+   refused. The check and the reservation happen under one lock, so concurrent visitors cannot
+   overshoot.
+3. **Visitor limit** (:mod:`demo._visitor_limit`): images per visitor over a sliding hour.
+4. **The price check**: until a response has reported what an image costs, one request at a
+   time is sent on the key; the others wait for its answer (at most ``probe_wait_s``), so a
+   service dearer than the contract says is found out before requests run side by side.
 
 A reservation ends in exactly one of two ways: **settled** with the cost the response
 reported (anything after an HTTP 200 counts as paid) or **released** when nothing was billed.
@@ -17,44 +18,32 @@ reported (anything after an HTTP 200 counts as paid) or **released** when nothin
 
 from __future__ import annotations
 
-import enum
 import itertools
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Final
 
 import realdream
-from demo._hourly import HourlyWindows
-from demo._ledger import (
-    BackgroundLedger,
-    FileLedger,
-    Ledger,
-    LedgerState,
-    MemoryLedger,
-    micros,
-    usd,
-    utc_day,
+from demo._budget import DailyBudget
+from demo._ledger import BackgroundLedger, FileLedger, Ledger, MemoryLedger, micros, usd
+from demo._refusals import (
+    Limit,
+    RefusedError,
+    format_usd,
+    ledger_refusal,
+    next_midnight,
+    sign_in_refusal,
 )
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
+from demo._visitor_limit import VisitorLimit
 from realdream import contract
 
-__all__ = [
-    "Allowance",
-    "Guard",
-    "Limit",
-    "RefusedError",
-    "Reservation",
-    "cost",
-    "format_usd",
-    "was_billed",
-]
+__all__ = ["Allowance", "Guard", "Reservation", "was_billed"]
 
 logger = logging.getLogger("demo.guard")
 
@@ -63,31 +52,8 @@ Clock = Callable[[], float]
 BalanceReader = Callable[[], float]
 #: How old the last balance reading may be before a floor refusal reads it again.
 BALANCE_STALE_S: Final = 60.0
-HOUR_S: Final = 3600.0
-
-
-def cost(samples: int) -> float:
-    """What a request for ``samples`` images costs, in USD: the core's price per image."""
-    return contract.cost(samples)
-
-
-class Limit(enum.Enum):
-    """Which rule refused a request."""
-
-    SIGN_IN = "sign-in required"
-    DAILY_BUDGET = "daily budget"
-    BALANCE_FLOOR = "balance floor"
-    VISITOR_LIMIT = "visitor limit"
-    LEDGER = "spend ledger unavailable"
-
-
-class RefusedError(Exception):
-    """A request the guard refused before anything was sent: ``message`` is for the visitor."""
-
-    def __init__(self, limit: Limit, message: str) -> None:
-        self.limit = limit
-        self.message = message
-        super().__init__(message)
+#: How long a request waits for the first answer that tells the price (real seconds).
+PROBE_WAIT_S: Final = 120.0
 
 
 @dataclass
@@ -128,18 +94,16 @@ class Guard:
         ledger: Ledger | None = None,
         *,
         clock: Clock = time.time,
+        probe_wait_s: float = PROBE_WAIT_S,
     ) -> None:
         self.settings = settings
-        if ledger is None:
-            state_dir = settings.state_dir
-            ledger = MemoryLedger()
-            if state_dir is not None:
-                ledger = BackgroundLedger(FileLedger(state_dir))
-        self._ledger = ledger
+        self._ledger = _default_ledger(settings) if ledger is None else ledger
         self._clock = clock
-        self._lock = threading.Lock()
-        self._state = self._ledger.load(clock())
-        self._hourly = HourlyWindows(HOUR_S)
+        self._probe_wait_s = probe_wait_s
+        self._changed = threading.Condition()
+        self._budget = DailyBudget(settings, self._ledger, clock())
+        self._visitors = VisitorLimit(settings.visitor_images_per_hour)
+        self._probe: str | None = None  # the one request in flight while the price is unknown
         self._ids = itertools.count(1)
 
     # --- reserve, settle, release ----------------------------------------------------------
@@ -147,74 +111,89 @@ class Guard:
     def reserve(
         self, visitor: Visitor, samples: int, read_balance: BalanceReader | None = None
     ) -> Reservation:
-        """Reserve the cost of ``samples`` images for ``visitor``, or raise :class:`RefusedError`.
+        """Reserve ``samples`` images for ``visitor``, or raise :class:`RefusedError`.
 
         ``read_balance`` (free: a credits check) is called, outside the lock, when a floor is
         set and no balance is known yet, and again before a floor refusal whose reading is
         more than a minute old (the owner may have topped up since).
         """
-        if read_balance is not None and self._floor_set() and self._balance_at() is None:
+        fresh = read_balance is not None and self._budget.floor_set() and self._balance_unknown()
+        if fresh and read_balance is not None:
             self._read_balance(read_balance)
         try:
             return self._reserve(visitor, samples)
         except RefusedError as refusal:
-            stale = now_minus(self._clock(), self._balance_at()) > BALANCE_STALE_S
-            if refusal.limit is not Limit.BALANCE_FLOOR or read_balance is None or not stale:
+            if fresh or refusal.limit is not Limit.BALANCE_FLOOR or read_balance is None:
+                raise
+            if not self._balance_stale():
                 raise
         self._read_balance(read_balance)
         return self._reserve(visitor, samples)
 
     def _reserve(self, visitor: Visitor, samples: int) -> Reservation:
-        amount = micros(cost(samples))
-        with self._lock:
-            now = self._clock()
-            state = self._today(now)
-            self._check(visitor, samples, amount, state, now)
+        if self.settings.require_login and not visitor.signed_in:
+            raise sign_in_refusal()
+        with self._changed:
+            while True:  # a refusal at today's price stands: the price only ever rises
+                now = self._clock()
+                amount = self._budget.amount(samples)
+                self._budget.check(samples, amount, now)
+                self._visitors.check(visitor, samples, now)
+                if self._may_start():
+                    break
+                if not self._changed.wait_for(self._may_start, timeout=self._probe_wait_s):
+                    raise RefusedError(Limit.PRICE_CHECK, _price_check_message())
             reservation = Reservation(f"r{next(self._ids)}-{int(now)}", visitor, samples, amount)
-            state.open[reservation.id] = amount
-            if self.settings.visitor_images_per_hour > 0:
-                self._hourly.add(visitor.id, reservation.id, samples, now)
             try:
-                self._ledger.save(state)
+                self._budget.open(reservation.id, amount, now)
             except OSError as exc:
-                self._forget(reservation)
                 logger.error("spend ledger cannot be written: %s", exc)
-                raise RefusedError(Limit.LEDGER, _ledger_message()) from None
+                raise ledger_refusal() from None
+            self._visitors.add(visitor, reservation.id, samples, now)
+            if not self._budget.price_known:
+                self._probe = reservation.id
             return reservation
 
     def settle(
-        self, reservation: Reservation, cost_usd: float | None, balance_usd: float | None = None
+        self,
+        reservation: Reservation,
+        cost_usd: float | None,
+        balance_usd: float | None = None,
+        *,
+        images: int | None = None,
     ) -> None:
-        """The request was billed ``cost_usd`` (``None``: the reserved amount)."""
-        paid = reservation.amount if cost_usd is None else micros(max(cost_usd, 0.0))
-        with self._lock:
+        """The request was billed ``cost_usd`` for ``images`` images (default: those asked
+        for); ``None``, or a cost that cannot be true, counts the reserved amount."""
+        reported = _cost(cost_usd)
+        paid = reservation.amount if reported is None else micros(reported)
+        with self._changed:
             if reservation.state != "open":
                 return
             now = self._clock()
-            state = self._today(now)
             reservation.state = "settled"
-            state.open.pop(reservation.id, None)
-            state.spent += paid
-            if balance_usd is not None:
-                state.balance_usd, state.balance_at = balance_usd, now
-            self._save_quietly(state)
+            count = reservation.samples if images is None else images
+            self._budget.settle(
+                reservation.id, paid, now, reported=reported, images=count, balance=balance_usd
+            )
+            self._ended(reservation)
             logger.info(
                 "spend visitor=%s images=%d cost=$%.4f today=$%.4f of %s",
                 reservation.visitor.id,
                 reservation.samples,
                 usd(paid),
-                usd(state.spent),
+                usd(self._budget.state.spent),
                 self._budget_words(),
             )
 
     def release(self, reservation: Reservation) -> None:
         """Nothing was billed: the reservation and the visitor's images are given back."""
-        with self._lock:
+        with self._changed:
             if reservation.state != "open":
                 return
             reservation.state = "released"
-            self._forget(reservation)
-            self._save_quietly(self._today(self._clock()))
+            self._visitors.remove(reservation.visitor, reservation.id)
+            self._budget.release(reservation.id, self._clock())
+            self._ended(reservation)
 
     def finish(self, reservation: Reservation, error: BaseException) -> None:
         """``error`` ended the request: settle if it may have been billed, else release."""
@@ -238,22 +217,22 @@ class Guard:
             raise
         self.settle(reservation, None)
 
-    # --- what visitors and the owner see ------------------------------------------------------
+    # --- the balance ----------------------------------------------------------------------------
 
-    def note_balance(self, balance_usd: float) -> None:
-        """A balance the API reported outside a generation (a credits check)."""
-        with self._lock:
-            now = self._clock()
-            state = self._today(now)
-            state.balance_usd, state.balance_at = balance_usd, now
-            self._save_quietly(state)
+    def note_balance(self, balance_usd: float | None) -> None:
+        """A balance the API reported outside a generation (a credits check); ``None`` or a
+        reading that cannot be true leaves the balance unknown."""
+        with self._changed:
+            self._budget.note_balance(balance_usd, self._clock())
 
-    def _floor_set(self) -> bool:
-        return self.settings.min_balance_usd > 0
+    def _balance_unknown(self) -> bool:
+        with self._changed:
+            return self._budget.state.balance_at is None
 
-    def _balance_at(self) -> float | None:
-        with self._lock:
-            return self._state.balance_at
+    def _balance_stale(self) -> bool:
+        with self._changed:
+            then = self._budget.state.balance_at
+            return then is None or self._clock() - then > BALANCE_STALE_S
 
     def _read_balance(self, read_balance: BalanceReader) -> None:
         try:
@@ -263,26 +242,28 @@ class Guard:
             return
         self.note_balance(balance)
 
+    # --- what visitors and the owner see ------------------------------------------------------
+
     def allowance(self, visitor: Visitor) -> Allowance:
-        with self._lock:
+        with self._changed:
             now = self._clock()
-            state = self._today(now)
-            per_hour = self.settings.visitor_images_per_hour or None
-            left = frees = None
-            if per_hour is not None:
-                left = max(per_hour - self._hourly.used(visitor.id, now), 0)
-                frees = self._hourly.frees_at(visitor.id, per_hour, 1, now) if not left else None
+            state = self._budget.today(now)
             budget = self.settings.daily_budget_usd or None
             return Allowance(
-                images_left=left,
-                images_per_hour=per_hour,
-                frees_at=frees,
-                budget_left_usd=None if budget is None else usd(self._budget_left(state)),
+                images_left=self._visitors.left(visitor, now),
+                images_per_hour=self.settings.visitor_images_per_hour or None,
+                frees_at=self._visitors.frees_at(visitor, now),
+                budget_left_usd=None if budget is None else usd(self._budget.left(state)),
                 budget_usd=budget,
-                resets_at=_next_midnight(now),
+                resets_at=next_midnight(now),
                 signed_in_needed=self.settings.require_login and not visitor.signed_in,
                 now=now,
             )
+
+    def price_usd(self) -> float:
+        """What each image is reserved at: the highest price per image seen."""
+        with self._changed:
+            return self._budget.price_usd
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until the ledger on disk holds every change made so far (tests, shutdown)."""
@@ -291,97 +272,26 @@ class Guard:
             flush(timeout)
 
     def spent_today_usd(self) -> float:
-        with self._lock:
-            return usd(self._today(self._clock()).spent)
+        with self._changed:
+            return usd(self._budget.today(self._clock()).spent)
 
     def open_reservations(self) -> int:
-        with self._lock:
-            return len(self._state.open)
+        with self._changed:
+            return len(self._budget.state.open)
 
-    # --- the rules ------------------------------------------------------------------------------
+    # --- the glue -------------------------------------------------------------------------------
 
-    def _check(
-        self, visitor: Visitor, samples: int, amount: int, state: LedgerState, now: float
-    ) -> None:
-        if self.settings.require_login and not visitor.signed_in:
-            raise RefusedError(Limit.SIGN_IN, _sign_in_message())
-        if self.settings.daily_budget_usd > 0 and amount > self._budget_left(state):
-            message = self._budget_message(state, samples, amount, now)
-            raise RefusedError(Limit.DAILY_BUDGET, message)
-        if self._below_floor(state, amount):
-            raise RefusedError(Limit.BALANCE_FLOOR, self._floor_message(state, amount))
-        per_hour = self.settings.visitor_images_per_hour
-        if per_hour > 0 and self._hourly.used(visitor.id, now) + samples > per_hour:
-            raise RefusedError(Limit.VISITOR_LIMIT, self._visitor_message(visitor, samples, now))
+    def _may_start(self) -> bool:
+        return self._budget.price_known or self._probe is None
 
-    def _budget_left(self, state: LedgerState) -> int:
-        if state.spend_unknown:
-            return 0
-        budget = micros(self.settings.daily_budget_usd)
-        return max(budget - state.spent - sum(state.open.values()), 0)
-
-    def _above_floor(self, state: LedgerState) -> int | None:
-        if state.balance_usd is None:
-            return None
-        floor = micros(self.settings.min_balance_usd)
-        return micros(state.balance_usd) - sum(state.open.values()) - floor
-
-    def _below_floor(self, state: LedgerState, amount: int) -> bool:
-        room = self._above_floor(state)
-        return room is not None and amount > room
-
-    def _today(self, now: float) -> LedgerState:
-        self._state.roll_to(utc_day(now))
-        return self._state
-
-    def _forget(self, reservation: Reservation) -> None:
-        self._state.open.pop(reservation.id, None)
-        self._hourly.remove(reservation.visitor.id, reservation.id)
-
-    def _save_quietly(self, state: LedgerState) -> None:
-        try:
-            self._ledger.save(state)
-        except OSError as exc:  # the money moved anyway: keep counting in memory
-            logger.error("spend ledger cannot be written: %s", exc)
+    def _ended(self, reservation: Reservation) -> None:
+        if self._probe == reservation.id:
+            self._probe = None
+            self._changed.notify_all()
 
     def _budget_words(self) -> str:
         budget = self.settings.daily_budget_usd
         return format_usd(budget) if budget > 0 else "no budget"
-
-    # --- refusal messages -----------------------------------------------------------------------
-
-    def _budget_message(self, state: LedgerState, samples: int, amount: int, now: float) -> str:
-        left = format_usd(usd(self._budget_left(state)))
-        budget = format_usd(self.settings.daily_budget_usd)
-        return (
-            f"Daily budget reached: this app spends at most {budget} a day on its key, and "
-            f"{left} is left today; this request ({_images(samples)}) costs "
-            f"{format_usd(usd(amount))}. The budget resets {_when(_next_midnight(now), now)}. "
-            "Paste your own Segmind key to generate now. Nothing was spent."
-        )
-
-    def _floor_message(self, state: LedgerState, amount: int) -> str:
-        room = max(self._above_floor(state) or 0, 0)
-        return (
-            "Balance floor reached: the owner keeps a reserve of credits on this app's key, and "
-            f"this request ({format_usd(usd(amount))}) would go below it; "
-            f"{format_usd(usd(room))} can still be spent above it. It lifts when the owner adds "
-            "credits. Paste your own Segmind key to generate now. Nothing was spent."
-        )
-
-    def _visitor_message(self, visitor: Visitor, samples: int, now: float) -> str:
-        per_hour = self.settings.visitor_images_per_hour
-        left = max(per_hour - self._hourly.used(visitor.id, now), 0)
-        text = (
-            f"Visitor limit reached: each visitor may make {_images(per_hour)} an hour on this "
-            f"app's key; you have {left} left, and this request asks for {samples}."
-        )
-        if samples > per_hour:
-            text += f" Ask for {per_hour} or fewer."
-        else:
-            frees = self._hourly.frees_at(visitor.id, per_hour, samples, now)
-            text += f" Enough frees up {_when(frees, now)}."
-        return f"{text} Paste your own Segmind key to generate now. Nothing was spent."
 
 
 def was_billed(error: BaseException) -> bool:
@@ -410,55 +320,26 @@ def was_billed(error: BaseException) -> bool:
     return not isinstance(error, not_billed)
 
 
-def format_usd(amount: float) -> str:
-    """``$1.00``, ``$0.096``, ``$0.0025``: cents always, more digits only when they matter."""
-    text = f"{amount:,.4f}".rstrip("0")
-    whole, _, cents = text.partition(".")
-    return f"${whole}.{cents.ljust(2, '0')}"
+def _default_ledger(settings: GuardSettings) -> Ledger:
+    if settings.state_dir is None:
+        return MemoryLedger()
+    return BackgroundLedger(FileLedger(settings.state_dir))
 
 
-def now_minus(now: float, then: float | None) -> float:
-    """Seconds since ``then``; infinite when there was no ``then``."""
-    return math.inf if then is None else now - then
+def _cost(cost_usd: object) -> float | None:
+    """A reported cost, or ``None`` when there is none or it cannot be true."""
+    if cost_usd is None:
+        return None
+    try:
+        return realdream.parse_amount(cost_usd, field="cost")
+    except ValueError as exc:
+        logger.warning("reported cost refused, the reservation counts instead: %s", exc)
+        return None
 
 
-def _images(count: int) -> str:
-    return f"{count} image{'s' if count != 1 else ''}"
-
-
-def _next_midnight(now: float) -> float:
-    moment = datetime.fromtimestamp(now, timezone.utc)
-    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return (midnight + timedelta(days=1)).timestamp()
-
-
-def _when(at: float, now: float) -> str:
-    """``at 00:00 UTC (in 3 h 12 min)``."""
-    clock = datetime.fromtimestamp(at, timezone.utc).strftime("%H:%M")
-    return f"at {clock} UTC (in {duration(at - now)})"
-
-
-def duration(seconds: float) -> str:
-    """``3 h 12 min``, ``12 min``, ``under a minute``."""
-    minutes = math.ceil(max(seconds, 0) / 60)
-    if minutes <= 0:
-        return "under a minute"
-    hours, minutes = divmod(minutes, 60)
-    if not hours:
-        return f"{minutes} min"
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-
-
-def _sign_in_message() -> str:
+def _price_check_message() -> str:
     return (
-        "Sign-in required: this app's Segmind key is for signed-in Hugging Face users. Sign in "
-        "with the button at the top of the page, paste your own Segmind key, or tick "
-        '"Offline mock" for free placeholder images. Nothing was spent.'
-    )
-
-
-def _ledger_message() -> str:
-    return (
-        "This app cannot record what it spends right now, so its key is paused. Paste your own "
-        "Segmind key to generate, or try again later. Nothing was spent."
+        "This app is still learning what an image costs on its key (the first request is "
+        "on its way); try again in a minute. Paste your own Segmind key to generate now. "
+        "Nothing was spent."
     )

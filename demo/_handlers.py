@@ -24,7 +24,7 @@ from demo._guard import Guard
 from demo._outputs import OutputFolder, default_output_dir
 from demo._presets import CUSTOM_SIZE, preset_for, size_of
 from demo._settings import GuardSettings
-from demo._visitor import Visitor, on_spaces, visitor_from
+from demo._visitor import AddressRule, Visitor, visitor_from
 
 __all__ = [
     "RANDOM_SEED",
@@ -84,7 +84,8 @@ class Handlers:
     """The app's handlers, bound to its backend, its spend guard and its output folder.
 
     On the app's own key, ``guard`` applies (default: :class:`GuardSettings`'s limits, kept in
-    memory); ``None`` only when the backend has no key of its own. On a v2 backend a job is
+    memory); ``None`` only when the backend has no key of its own. ``addresses`` says which
+    address counts an anonymous visitor (default: from the environment). On a v2 backend a job is
     waited on at most ``job_timeout_s``; ``clock`` and ``sleep`` time and space its polls
     (tests pass a fake clock shared with the mock).
     """
@@ -96,7 +97,7 @@ class Handlers:
         *,
         guard: Guard | None = None,
         keep_outputs_mb: float | None = None,
-        spaces: bool | None = None,
+        addresses: AddressRule | None = None,
         job_timeout_s: float = _jobs.JOB_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] = time.sleep,
@@ -110,7 +111,7 @@ class Handlers:
             output_dir or default_output_dir(), max_mb=keep_outputs_mb
         )
         self.guard = guard if guard is not None or backend.server_key is None else _default_guard()
-        self.spaces = on_spaces() if spaces is None else spaces
+        self.addresses = AddressRule.from_env() if addresses is None else addresses
 
     @property
     def output_dir(self) -> Path:
@@ -185,7 +186,7 @@ class Handlers:
 
     def _visitor(self, request: gr.Request | None, profile: gr.OAuthProfile | None) -> Visitor:
         username = getattr(profile, "username", None) if profile is not None else None
-        return visitor_from(request, username, spaces=self.spaces)
+        return visitor_from(request, username, addresses=self.addresses)
 
     def _spend(
         self,
@@ -201,7 +202,9 @@ class Handlers:
         samples = request.samples
         with self.guard.spending(visitor, samples, self.backend.server_balance) as reservation:
             result = self._call(request, key, route, progress)
-            self.guard.settle(reservation, result.cost, result.remaining_credits)
+            self.guard.settle(
+                reservation, result.cost, result.remaining_credits, images=len(result.images)
+            )
         return result
 
     def _call(

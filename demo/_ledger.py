@@ -15,10 +15,14 @@ be written again.
 Reading it back is conservative:
 
 - Reservations still open when the app stopped may have been billed: they count as spent.
-- A ledger that cannot be read or parsed is reported, moved aside (``ledger.json.corrupt-...``)
-  and replaced. It never resets the day to zero spend: if the file was last written before
-  today (UTC), none of today's spend can be in it and today starts at zero; otherwise today's
-  budget counts as spent until the next UTC midnight (``spend_unknown``).
+- A ledger that cannot be read or parsed, or holds a number that cannot be true (NaN, an
+  infinity, a negative amount, a 400-digit integer, text where a number belongs), is reported,
+  moved aside (``ledger.json.corrupt-...``) and replaced. It never resets the day to zero spend:
+  if the file was last written before today (UTC), none of today's spend can be in it and today
+  starts at zero; otherwise today's budget counts as spent until the next UTC midnight
+  (``spend_unknown``).
+- A ledger dated later than today (the clock stepped back) keeps its spend, counted against
+  today: the day only ever moves forward.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final, Protocol
+
+from realdream import parse_amount
 
 __all__ = [
     "LEDGER_FILE",
@@ -53,6 +59,11 @@ LEDGER_FILE: Final = "ledger.json"
 COALESCE_S: Final = 0.05
 MICROS_PER_USD: Final = 1_000_000
 _VERSION: Final = 1
+#: No day's spend comes near a million dollars: a larger amount is damage, not spend.
+MAX_MICROS: Final = 1_000_000 * MICROS_PER_USD
+#: Epoch seconds far beyond any clock this app runs on (the year 5138).
+MAX_TIME: Final = 1e11
+_MAX_KEY: Final = 64
 
 
 def micros(amount_usd: float) -> int:
@@ -66,7 +77,8 @@ def usd(amount_micros: int) -> float:
 
 @dataclass
 class LedgerState:
-    """What the ledger holds. ``day`` is the UTC date (``YYYY-MM-DD``) ``spent`` belongs to."""
+    """What the ledger holds. ``day`` is the UTC date (``YYYY-MM-DD``) ``spent`` belongs to;
+    ``price_usd`` is the highest price per image a response reported (``None``: none yet)."""
 
     day: str
     spent: int = 0
@@ -74,6 +86,7 @@ class LedgerState:
     open: dict[str, int] = field(default_factory=dict)
     balance_usd: float | None = None
     balance_at: float | None = None
+    price_usd: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,31 +97,40 @@ class LedgerState:
             "open_micro_usd": self.open,
             "balance_usd": self.balance_usd,
             "balance_at": self.balance_at,
+            "price_usd": self.price_usd,
         }
 
     @classmethod
     def from_json(cls, data: Any) -> LedgerState:
-        """The state in ``data``; :class:`ValueError` for anything but this module's format."""
+        """The state in ``data``; :class:`ValueError` naming the field for anything but this
+        module's format, or a number that cannot be true."""
         if not isinstance(data, dict) or data.get("version") != _VERSION:
             raise ValueError("not a version 1 ledger")
-        day, spent, unknown = data["day"], data["spent_micro_usd"], data["spend_unknown"]
-        opened, balance, at = data["open_micro_usd"], data["balance_usd"], data["balance_at"]
+        day, unknown, opened = data["day"], data["spend_unknown"], data["open_micro_usd"]
+        if not isinstance(day, str):
+            raise ValueError(f"day={short_repr(day)}: must be a date YYYY-MM-DD")
         datetime.strptime(day, "%Y-%m-%d")  # raises ValueError
-        if not (_count(spent) and isinstance(unknown, bool) and isinstance(opened, dict)):
+        if not (isinstance(unknown, bool) and isinstance(opened, dict)):
             raise ValueError("bad spend fields")
-        if not all(isinstance(k, str) and _count(v) for k, v in opened.items()):
-            raise ValueError("bad open reservations")
-        if not (_optional_number(balance) and _optional_number(at)):
-            raise ValueError("bad balance fields")
-        return cls(day, spent, unknown, dict(opened), balance, at)
+        return cls(
+            day=day,
+            spent=_micros(data["spent_micro_usd"], "spent_micro_usd"),
+            spend_unknown=unknown,
+            open={_key(k): _micros(v, f"open_micro_usd[{k!r}]") for k, v in opened.items()},
+            balance_usd=_optional(data["balance_usd"], "balance_usd"),
+            balance_at=_optional(data["balance_at"], "balance_at", maximum=MAX_TIME),
+            price_usd=_optional(data.get("price_usd"), "price_usd"),
+        )
 
     def snapshot(self) -> LedgerState:
         """A copy that later changes to this state do not touch."""
         return dataclasses.replace(self, open=dict(self.open))
 
     def roll_to(self, day: str) -> None:
-        """Start ``day``: a new UTC day starts at zero spend (open reservations stay open)."""
-        if day != self.day:
+        """Start ``day`` if it is later: a new UTC day starts at zero spend (open reservations
+        stay open). An earlier ``day`` (the clock stepped back) keeps the spend, counted against
+        today."""
+        if day > self.day:
             self.day, self.spent, self.spend_unknown = day, 0, False
 
 
@@ -155,8 +177,8 @@ class FileLedger:
             return self._replace_unreadable(now, f"cannot be read ({exc})")
         try:
             state = LedgerState.from_json(json.loads(text))
-        except (ValueError, KeyError, TypeError) as exc:
-            return self._replace_unreadable(now, f"is not a valid ledger ({exc})")
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            return self._replace_unreadable(now, f"is not a valid ledger ({exc!s:.200})")
         return _restored(state, now)
 
     def save(self, state: LedgerState) -> None:
@@ -283,7 +305,8 @@ def start_of_utc_day(now: float) -> float:
 
 
 def _restored(state: LedgerState, now: float) -> LedgerState:
-    """A state read back after a restart: reservations left open count as spent."""
+    """A state read back after a restart: reservations left open count as spent, and a day
+    later than today (the clock stepped back) counts against today."""
     if state.open:
         left = sum(state.open.values())
         logger.warning(
@@ -293,16 +316,47 @@ def _restored(state: LedgerState, now: float) -> LedgerState:
         )
         state.spent += left
         state.open.clear()
-    state.roll_to(utc_day(now))
+    today = utc_day(now)
+    if state.day > today:
+        logger.warning(
+            "spend ledger is dated %s, later than today (%s UTC): the clock stepped back; "
+            "its spend (%s USD) counts against today",
+            state.day,
+            today,
+            f"{usd(state.spent):.4f}",
+        )
+    state.roll_to(today)
     return state
 
 
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _micros(value: Any, field: str) -> int:
+    """A whole number of micro-dollars written by :meth:`LedgerState.to_json`."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{field}={short_repr(value)}: must be a whole number of micro-USD")
+    return int(parse_amount(value, field=field, maximum=MAX_MICROS))
 
 
-def _optional_number(value: Any) -> bool:
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+def _optional(value: Any, field: str, maximum: float | None = None) -> float | None:
+    """``None``, or a finite number >= 0 (never text: the ledger writes numbers)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise ValueError(f"{field}={short_repr(value)}: must be a number or null")
+    if maximum is None:
+        return parse_amount(value, field=field)
+    return parse_amount(value, field=field, maximum=maximum)
+
+
+def short_repr(value: object, limit: int = 40) -> str:
+    """``repr(value)``, cut so that a hostile value cannot flood the log."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _key(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > _MAX_KEY:
+        raise ValueError(f"reservation id {short_repr(value)}: must be short text")
+    return value
 
 
 def _mtime(path: Path) -> float | None:

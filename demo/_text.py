@@ -8,7 +8,7 @@ import gradio as gr
 
 import realdream
 from demo._backend import MOCK_ENV, Backend, Mode
-from demo._guard import format_usd
+from demo._refusals import format_usd
 from demo._settings import GuardSettings
 from realdream import contract
 

@@ -21,6 +21,7 @@ from demo._handlers import (
 )
 from demo._outputs import KEEP_OUTPUTS_S
 from demo._presets import CUSTOM_SIZE, DEFAULT_SIZE, EXAMPLES, SIZE_PRESETS
+from demo._visitor import AddressRule
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -118,13 +119,17 @@ def build_demo(
     max_queue: int = DEFAULT_MAX_QUEUE,
     guard: Guard | None = None,
     keep_outputs_mb: float | None = None,
+    addresses: AddressRule | None = None,
 ) -> gr.Blocks:
     """The app. ``backend`` defaults to :meth:`Backend.from_env` (read now, not at import);
-    on the app's own key, ``guard`` (default: the default limits, in memory) applies."""
+    on the app's own key, ``guard`` (default: the default limits, in memory) applies, counting
+    anonymous visitors by ``addresses`` (default: from the environment)."""
     backend = backend or Backend.from_env()
-    handlers = Handlers(backend, output_dir, guard=guard, keep_outputs_mb=keep_outputs_mb)
+    handlers = Handlers(
+        backend, output_dir, guard=guard, keep_outputs_mb=keep_outputs_mb, addresses=addresses
+    )
     keep = int(KEEP_OUTPUTS_S)  # any copies Gradio makes live as long as our files
-    with gr.Blocks(title=_text.TITLE, analytics_enabled=False, delete_cache=(keep, keep)) as demo:
+    with _Blocks(title=_text.TITLE, analytics_enabled=False, delete_cache=(keep, keep)) as demo:
         gr.Markdown(_text.INTRO)
         _banner(handlers)
         with gr.Row():
@@ -141,6 +146,31 @@ def build_demo(
     # busy, try again") instead of skipping the queue through the REST route.
     demo.queue(max_size=max_queue, default_concurrency_limit=concurrency_limit, api_open=False)
     return demo  # type: ignore[no-any-return]  # gradio is untyped here
+
+
+class _Blocks(gr.Blocks):
+    """Gradio's Blocks, answering an API call that sends too few inputs with one line naming
+    what is missing (Gradio's own error is a multi-line traceback, shown as ``null``)."""
+
+    def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
+        wanted = list(block_fn.inputs)
+        if len(inputs) < len(wanted):
+            raise gr.Error(_missing_message(block_fn, wanted, inputs), print_exception=False)
+        super().validate_inputs(block_fn, inputs)
+
+
+def _missing_message(block_fn: Any, wanted: list[Any], inputs: list[Any]) -> str:
+    names = [_input_name(component, n) for n, component in enumerate(wanted, 1)]
+    api = f"/{block_fn.api_name}" if isinstance(block_fn.api_name, str) else "this call"
+    return (
+        f"{api} takes {len(wanted)} inputs ({', '.join(names)}) and got {len(inputs)}: "
+        f"missing {', '.join(names[len(inputs) :])}. Nothing was sent."
+    )
+
+
+def _input_name(component: Any, position: int) -> str:
+    name = getattr(component, "elem_id", None) or getattr(component, "label", None)
+    return str(name) if name else f"input {position}"
 
 
 def launch_options() -> dict[str, Any]:

@@ -6,6 +6,7 @@ live outside pytest's ``filterwarnings = error``; the test talks to it over loop
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -42,10 +44,15 @@ _ENV_NAMES = (
     "REALDREAM_MAX_QUEUE",
     "SPACE_ID",
     "SYSTEM",
+    "GRADIO_SERVER_PORT",
+    "GRADIO_SERVER_NAME",
     "FORWARDED_ALLOW_IPS",
+    "REALDREAM_TRUSTED_PROXY_HOPS",
     "GRADIO_TEMP_DIR",
 )
-_START_TIMEOUT_S = 60.0
+#: Seconds a test of a served app waits for it (to start, to answer): generous, so that a busy
+#: machine slows these tests down instead of failing them. ``REALDREAM_TEST_TIMEOUT_S`` sets it.
+TIMEOUT_S = float(os.environ.get("REALDREAM_TEST_TIMEOUT_S") or 120)
 _READY_LINE = "Running on local URL"
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -143,20 +150,30 @@ def _start(log: Path, port: int, *args: str, env: dict[str, str] | None = None) 
 
 
 def _wait_until_up(app: ServedApp) -> None:
-    if not app.reader.url_seen.wait(_START_TIMEOUT_S) or app.process.poll() is not None:
+    if not app.reader.url_seen.wait(TIMEOUT_S) or app.process.poll() is not None:
         app.process.kill()
         pytest.fail(f"app.py did not start:\n{app.log.read_text()}")
 
 
 def _stop(app: ServedApp) -> None:
-    app.process.terminate()
+    if app.process.poll() is None:
+        app.process.terminate()
     try:
-        app.process.wait(timeout=10)
+        app.process.wait(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         app.process.kill()
         app.process.wait()
     if app.process.stdout is not None:
         app.process.stdout.close()
+
+
+def _stop_all(apps: list[ServedApp]) -> None:
+    """Ask every app to stop first, then wait for each: they shut down side by side."""
+    for app in apps:
+        if app.process.poll() is None:
+            app.process.terminate()
+    for app in apps:
+        _stop(app)
 
 
 @pytest.fixture(scope="session")
@@ -186,8 +203,7 @@ def served(
             _wait_until_up(app)
         yield apps
     finally:
-        for app in apps.values():
-            _stop(app)
+        _stop_all(list(apps.values()))
 
 
 @pytest.fixture(scope="session")
@@ -221,9 +237,7 @@ class Launcher:
         _stop(app)
 
     def stop_all(self) -> None:
-        for app in self.apps:
-            if app.process.poll() is None:
-                _stop(app)
+        _stop_all(self.apps)
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +248,27 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
         yield running
     finally:
         running.stop_all()
+
+
+def form_data(
+    samples: int = 1, *, offline: bool = False, prompt: str = "a lighthouse"
+) -> list[Any]:
+    """``/generate``'s eleven inputs, in order, as a raw HTTP call sends them."""
+    scheduler = realdream.DEFAULT_SCHEDULER
+    return [prompt, "", scheduler, 8, 1.5, -1, 256, 256, samples, "", offline]
+
+
+def call_generate(
+    http: httpx.Client, url: str, data: list[Any], headers: dict[str, str] | None = None
+) -> str:
+    """One raw call of ``/generate`` through Gradio's HTTP API (what any script can send):
+    ``"ok"``, or the one-line error it answered."""
+    started = http.post(f"{url}/gradio_api/call/generate", json={"data": data}, headers=headers)
+    started.raise_for_status()
+    event = started.json()["event_id"]
+    stream = http.get(f"{url}/gradio_api/call/generate/{event}", headers=headers).text
+    if "event: complete" in stream:
+        return "ok"
+    _, _, rest = stream.partition("event: error\ndata: ")
+    payload = json.loads(rest.splitlines()[0]) if rest else None
+    return str(payload.get("error") if isinstance(payload, dict) else payload)

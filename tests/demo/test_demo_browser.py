@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 import realdream.mock as mocks
+from tests.demo.conftest import TIMEOUT_S
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,7 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-TIMEOUT_MS = 30_000
+TIMEOUT_MS = int(TIMEOUT_S * 1000)
 
 
 @pytest.fixture(scope="module")

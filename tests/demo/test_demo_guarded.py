@@ -3,7 +3,9 @@ released; refusals send nothing; a visitor's own key and the offline mock are ne
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,9 +17,9 @@ import pytest
 
 import realdream
 import realdream.mock as mocks
-from demo import Backend, Guard, GuardSettings, Handlers, Mode
-from demo._guard import cost
+from demo import AddressRule, Backend, Guard, GuardSettings, Handlers, Mode
 from demo._ledger import MemoryLedger
+from realdream.contract import cost
 
 PRICE = cost(1)
 ApiBackend = Callable[..., Backend]
@@ -60,7 +62,7 @@ def app(service: mocks.MockService, tmp_path: Path, **settings: Any) -> Handlers
     values: dict[str, Any] = {"daily_budget_usd": 1.0, "visitor_images_per_hour": 10}
     values.update(settings)
     guard = Guard(GuardSettings(**values), MemoryLedger())
-    return Handlers(backend, tmp_path / "out", guard=guard, spaces=False)
+    return Handlers(backend, tmp_path / "out", guard=guard, addresses=AddressRule())
 
 
 def refused(handlers: Handlers, **changes: Any) -> str:
@@ -122,7 +124,7 @@ def test_what_may_have_been_billed_is_settled(
     api_backend: ApiBackend, tmp_path: Path, answer: Any, words: str
 ) -> None:
     guard = Guard(GuardSettings(daily_budget_usd=1.0), MemoryLedger())
-    handlers = Handlers(api_backend(answer), tmp_path, guard=guard, spaces=False)
+    handlers = Handlers(api_backend(answer), tmp_path, guard=guard, addresses=AddressRule())
     assert words in refused(handlers, samples=2.0)
     assert guard.spent_today_usd() == pytest.approx(2 * PRICE)
     assert guard.open_reservations() == 0
@@ -239,3 +241,29 @@ def test_every_app_on_a_key_has_a_guard_even_when_none_is_given(tmp_path: Path) 
     handlers = Handlers(backend, tmp_path)
     assert handlers.guard is not None
     assert handlers.guard.settings == GuardSettings()
+
+
+def test_thirty_concurrent_visitors_on_a_dearer_service_never_pass_the_budget(
+    tmp_path: Path,
+) -> None:
+    """The stand-in bills 2.5 times the contract price, and says so: the first answer tells
+    the guard, before the other visitors' requests are started, and they are reserved at it."""
+    budget, dearer = 0.05, 2.5 * PRICE
+    dear = mocks.MockService(mocks.MockConfig(latency=0.1, credits=10.0, cost_per_image=dearer))
+    handlers = app(dear, tmp_path, daily_budget_usd=budget, visitor_images_per_hour=0)
+    start = threading.Barrier(30)
+
+    def visitor(n: int) -> str:
+        start.wait()
+        try:
+            handlers.generate(**form(samples=2.0), request=visitor_request(f"198.51.100.{n}"))
+        except gr.Error as exc:
+            return str(exc.message)
+        return "ok"
+
+    with concurrent.futures.ThreadPoolExecutor(30) as pool:
+        outcomes = list(pool.map(visitor, range(30)))
+    assert spent(dear) <= budget + 1e-9  # the stand-in's own ledger
+    assert outcomes.count("ok") == dear.stats.images // 2 == 5  # all the budget buys
+    refusals = [o for o in outcomes if o != "ok"]
+    assert all(o.startswith("Daily budget reached: ") for o in refusals), refusals[:3]

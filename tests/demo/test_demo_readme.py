@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.demo.conftest import ROOT, ServedApp
+from tests.demo.conftest import ROOT, TIMEOUT_S, ServedApp
 from tests.readme import Block, python_blocks
+
+pytestmark = pytest.mark.slow  # the served app, and the example in a subprocess
 
 LOCAL_URL = "http://127.0.0.1:7860"
 
@@ -25,6 +27,6 @@ def test_the_readmes_gradio_client_example_runs(
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     ran = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=120, check=False,
+        timeout=TIMEOUT_S, check=False,
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr

@@ -14,10 +14,19 @@ from gradio_client.exceptions import AppError
 
 import realdream
 import realdream.mock as mocks
+from tests.demo.conftest import TIMEOUT_S, call_generate
+
+pytestmark = pytest.mark.slow  # two apps in subprocesses, shared with the browser tests
 
 
 def _client(url: str, downloads: Path) -> Iterator[Client]:
-    client = Client(url, verbose=False, analytics_enabled=False, download_files=downloads)
+    client = Client(
+        url,
+        verbose=False,
+        analytics_enabled=False,
+        download_files=downloads,
+        httpx_kwargs={"timeout": TIMEOUT_S},
+    )
     yield client
     client.close()  # stops its heartbeat thread (waits up to 1 s)
 
@@ -102,7 +111,7 @@ def test_the_app_goes_to_the_server_named_by_realdream_base_url(
 
 
 def test_the_page_serves_no_run_history(served_offline: Any) -> None:
-    config = httpx.get(served_offline.url + "/config", timeout=10).json()
+    config = httpx.get(served_offline.url + "/config", timeout=TIMEOUT_S).json()
     assert config["run_history"] is False
     assert config["show_error"] is False
     assert config["analytics_enabled"] is False
@@ -111,10 +120,24 @@ def test_the_page_serves_no_run_history(served_offline: Any) -> None:
 def test_gradio_serves_the_saved_images_without_copying_them(served_offline: Any) -> None:
     url = served_offline.url + "/gradio_api/call/generate"
     data = ["a cat", "", realdream.DEFAULT_SCHEDULER, 8, 1.5, 7, 256, 256, 1, "", False]
-    started = httpx.post(url, json={"data": data}, timeout=30)
-    stream = httpx.get(f"{url}/{started.json()['event_id']}", timeout=60).text
+    started = httpx.post(url, json={"data": data}, timeout=TIMEOUT_S)
+    stream = httpx.get(f"{url}/{started.json()['event_id']}", timeout=TIMEOUT_S).text
     assert "event: complete" in stream
     outputs = json.loads(stream.split("event: complete\ndata: ", 1)[1].splitlines()[0])
     image = Path(outputs[0][0]["image"]["path"])
     assert image.parent.parent.name.startswith("realdream-demo-")  # our file, not a copy
     assert [Path(f["path"]) for f in outputs[3]] == [image]
+
+
+def test_an_api_call_with_too_few_inputs_is_told_what_is_missing_in_one_line(
+    served_offline: Any,
+) -> None:
+    with httpx.Client(timeout=TIMEOUT_S) as http:
+        answer = call_generate(http, served_offline.url, ["a cat", "", "DPM++ 2M Karras"])
+    assert answer == (
+        "/generate takes 11 inputs (prompt, negative_prompt, scheduler, num_inference_steps, "
+        "guidance_scale, seed, img_width, img_height, samples, api_key, offline_mock) and got "
+        "3: missing num_inference_steps, guidance_scale, seed, img_width, img_height, samples, "
+        "api_key, offline_mock. Nothing was sent."
+    )
+    assert "Traceback" not in served_offline.log.read_text()

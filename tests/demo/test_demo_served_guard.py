@@ -1,6 +1,7 @@
-"""``python app.py`` on a server key, served for real and spent on a loopback mock: the guard
-holds for gradio_client, raw HTTP and concurrent visitors, across a restart, and counts
-visitors by address the way the README says."""
+"""``python app.py`` on a server key, served for real and spent on a loopback mock that bills
+2.5 times the contract's price: the guard holds for gradio_client, raw HTTP and concurrent
+visitors, across a restart, and counts visitors by address the way the README says. Money is
+counted on the mock's own ledger, never on the app's report of it."""
 
 from __future__ import annotations
 
@@ -17,16 +18,22 @@ from gradio_client.exceptions import AppError
 
 import realdream
 import realdream.mock as mocks
+from tests.demo.conftest import TIMEOUT_S, call_generate, form_data
 
-BUDGET_USD = 0.10
+pytestmark = pytest.mark.slow  # three apps in subprocesses, fifty visitors at once
+
+BUDGET_USD = 0.11  # five 4-image requests at the real price, and two images more
 VISITORS = 50
-PRICE = 0.002
+#: What the stand-in bills per image: more than the contract's price, and it says so.
+PRICE = 2.5 * realdream.contract.COST_PER_IMAGE_USD
+VISITOR_LIMIT = 2
 
 
 @pytest.fixture(scope="module")
 def paid_mock() -> Iterator[mocks.RunningMock]:
     """The "real API" the apps spend the owner's key on: it keeps the true ledger."""
-    with mocks.serve(mocks.MockConfig(latency=0.2, credits=10.0)) as running:
+    config = mocks.MockConfig(latency=0.2, credits=10.0, cost_per_image=PRICE)
+    with mocks.serve(config) as running:
         yield running
 
 
@@ -46,6 +53,7 @@ def apps(
     """Three apps, started together: a flood on a budget, and a visitor limit off Spaces (with
     a tiny queue and a slow offline mock) and on Spaces."""
     state = tmp_path_factory.mktemp("state")
+    limit = str(VISITOR_LIMIT)
     started = {
         "budget": launcher.start(
             "budget",
@@ -55,19 +63,27 @@ def apps(
         ),
         "visitors": launcher.start(
             "visitors",
-            *("--visitor-limit", "2", "--state-dir", str(state / "visitors")),
+            *("--visitor-limit", limit, "--state-dir", str(state / "visitors")),
             *("--concurrency", "1", "--max-queue", "1", "--mock-latency", "2"),
             env=on_key(paid_mock),
         ),
         "space": launcher.start(
             "space",
-            *("--visitor-limit", "2", "--state-dir", str(state / "space")),
+            *("--visitor-limit", limit, "--state-dir", str(state / "space")),
             env=on_key(paid_mock, SPACE_ID="owner/realdream"),
         ),
     }
     launcher.wait(*started.values())
     started["state"] = state
     return started
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx.Client]:
+    """One HTTP client for the module's raw calls, its timeouts from configuration."""
+    limits = httpx.Limits(max_connections=2 * VISITORS)
+    with httpx.Client(timeout=TIMEOUT_S, limits=limits) as client:
+        yield client
 
 
 def client(app: Any, downloads: Path, **headers: str) -> Client:
@@ -77,6 +93,7 @@ def client(app: Any, downloads: Path, **headers: str) -> Client:
         analytics_enabled=False,
         download_files=downloads,
         headers=headers or None,
+        httpx_kwargs={"timeout": TIMEOUT_S},
     )
 
 
@@ -101,32 +118,21 @@ def spent(mock: mocks.RunningMock) -> float:
     return 10.0 - mock.service.balance
 
 
-@pytest.mark.slow
 def test_fifty_concurrent_visitors_never_spend_past_the_budget(
-    apps: dict[str, Any], paid_mock: mocks.RunningMock, tmp_path: Path
+    apps: dict[str, Any], paid_mock: mocks.RunningMock, http: httpx.Client
 ) -> None:
     before = spent(paid_mock)
+    url = apps["budget"].url
     with concurrent.futures.ThreadPoolExecutor(VISITORS) as pool:
-        visitors = list(pool.map(lambda n: client(apps["budget"], tmp_path / str(n)), range(50)))
-        outcomes = list(pool.map(_outcome, visitors))
-        list(pool.map(Client.close, visitors))
+        outcomes = list(pool.map(lambda _: call_generate(http, url, form_data(4)), range(VISITORS)))
     refused = [o for o in outcomes if o != "ok"]
     assert spent(paid_mock) - before <= BUDGET_USD + 1e-9
-    assert outcomes.count("ok") == int(BUDGET_USD / (4 * PRICE) + 1e-9)  # 12: all it can buy
+    assert outcomes.count("ok") == int(BUDGET_USD / (4 * PRICE))  # 5: all it can buy
     assert refused
     assert all(o.startswith("Daily budget reached: ") for o in refused), refused[:3]
 
 
-def _outcome(visitor: Client) -> str:
-    try:
-        generate(visitor, samples=4)
-    except AppError as exc:
-        return str(exc)
-    return "ok"
-
-
-@pytest.mark.slow
-def test_a_restart_with_the_same_state_folder_keeps_the_days_spend(
+def test_a_restart_with_the_same_state_folder_keeps_the_days_spend_and_price(
     apps: dict[str, Any], launcher: Any, paid_mock: mocks.RunningMock, tmp_path: Path
 ) -> None:
     visitor = client(apps["budget"], tmp_path / "before")
@@ -147,6 +153,7 @@ def test_a_restart_with_the_same_state_folder_keeps_the_days_spend(
     visitor.close()
     assert message.startswith("Daily budget reached: ")
     assert "$0.00 is left today" in message
+    assert "(1 image) costs $0.005" in message  # the price the ledger kept
     assert paid_mock.service.stats.images == images
 
 
@@ -173,28 +180,43 @@ def test_off_spaces_a_forged_forwarded_address_does_not_reset_the_limit(
     assert "you have 0 left" in message
 
 
-def test_raw_http_calls_meet_the_same_limit(apps: dict[str, Any]) -> None:
-    url = apps["visitors"].url + "/gradio_api/call/generate"
-    data = ["a lighthouse", "", realdream.DEFAULT_SCHEDULER, 8, 1.5, -1, 256, 256, 2, "", False]
-    streams = []
-    for _ in range(2):  # the limit is 2 images an hour: the second call at the latest is refused
-        started = httpx.post(url, json={"data": data}, timeout=30)
-        started.raise_for_status()
-        streams.append(httpx.get(f"{url}/{started.json()['event_id']}", timeout=60).text)
-    assert "event: error" in streams[-1]
-    assert "Visitor limit reached" in streams[-1]
+def test_raw_http_calls_meet_the_same_limit(apps: dict[str, Any], http: httpx.Client) -> None:
+    url = apps["visitors"].url
+    outcomes = [call_generate(http, url, form_data(2)) for _ in range(2)]
+    assert outcomes[-1].startswith("Visitor limit reached")  # the second call at the latest
+
+
+def test_on_spaces_forged_leftmost_entries_buy_no_fresh_quota(
+    apps: dict[str, Any], paid_mock: mocks.RunningMock, http: httpx.Client
+) -> None:
+    """One address behind the Space's proxy, writing a new first hop every time."""
+    images = paid_mock.service.stats.images
+    outcomes = [
+        call_generate(
+            http,
+            apps["space"].url,
+            form_data(1),
+            headers={"X-Forwarded-For": f"198.51.100.{n}, 203.0.113.7"},
+        )
+        for n in range(3 * VISITOR_LIMIT)
+    ]
+    assert paid_mock.service.stats.images - images <= VISITOR_LIMIT  # the mock's own count
+    assert outcomes.count("ok") == VISITOR_LIMIT
+    assert all(o.startswith("Visitor limit reached: ") for o in outcomes if o != "ok")
+    log = apps["space"].log.read_text()
+    assert "counted by the X-Forwarded-For entry 1st from the right" in log  # said at start-up
+    assert "198.51.100" not in log
 
 
 def test_on_spaces_two_forwarded_addresses_are_two_visitors(
-    apps: dict[str, Any], tmp_path: Path
+    apps: dict[str, Any], http: httpx.Client
 ) -> None:
-    first = client(apps["space"], tmp_path / "a", **{"X-Forwarded-For": "203.0.113.1"})
-    second = client(apps["space"], tmp_path / "b", **{"X-Forwarded-For": "203.0.113.2, 10.0.0.1"})
-    generate(first, samples=2)
-    generate(second, samples=2)
-    assert refusal(first).startswith("Visitor limit reached: ")
-    first.close()
-    second.close()
+    url = apps["space"].url
+    first = {"X-Forwarded-For": "203.0.113.1"}
+    second = {"X-Forwarded-For": "203.0.113.1, 203.0.113.2"}  # what its proxy appended counts
+    assert call_generate(http, url, form_data(2), first) == "ok"
+    assert call_generate(http, url, form_data(2), second) == "ok"
+    assert call_generate(http, url, form_data(1), first).startswith("Visitor limit reached: ")
 
 
 def test_results_on_the_apps_key_hide_the_balance_and_name_every_output(
@@ -221,7 +243,7 @@ def test_a_flood_is_told_the_app_is_busy(apps: dict[str, Any], tmp_path: Path) -
     errors = []
     for job in jobs:
         try:
-            job.result(timeout=60)
+            job.result(timeout=TIMEOUT_S)
         except Exception as exc:  # gradio_client's QueueError for a full queue
             errors.append(str(exc))
     visitor.close()

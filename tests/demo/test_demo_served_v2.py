@@ -16,7 +16,9 @@ from gradio_client import Client
 import realdream
 import realdream.mock as mocks
 from demo import API_ENV
-from tests.demo.conftest import Launcher, ServedApp
+from tests.demo.conftest import TIMEOUT_S, Launcher, ServedApp
+
+pytestmark = pytest.mark.slow  # an app in a subprocess
 
 #: The offline mock's latency in the served app: long enough for a first look mid-job.
 OFFLINE_LATENCY_S = 1.5
@@ -38,24 +40,27 @@ def queue_mock() -> Iterator[mocks.RunningMock]:
 
 
 @pytest.fixture(scope="module")
-def apps(launcher: Launcher, queue_mock: mocks.RunningMock) -> dict[str, ServedApp]:
-    """Two apps on v2, started together: ``remote`` (REALDREAM_API=v2 and REALDREAM_BASE_URL
-    on :func:`queue_mock`) and ``offline`` (``--mock --api v2``)."""
-    remote = launcher.start(
-        "v2-remote", env={API_ENV: "v2", realdream.BASE_URL_ENV: queue_mock.base_url}
+def app(launcher: Launcher, queue_mock: mocks.RunningMock) -> ServedApp:
+    """An app on v2 (``REALDREAM_API=v2``, ``REALDREAM_BASE_URL`` on :func:`queue_mock`), whose
+    offline mock (ticked per request) takes :data:`OFFLINE_LATENCY_S`."""
+    served = launcher.start(
+        "v2",
+        *("--mock-latency", str(OFFLINE_LATENCY_S)),
+        env={API_ENV: "v2", realdream.BASE_URL_ENV: queue_mock.base_url},
     )
-    offline = launcher.start(
-        "v2-offline", "--mock", "--mock-latency", str(OFFLINE_LATENCY_S), "--api", "v2"
-    )
-    launcher.wait(remote, offline)
-    return {"remote": remote, "offline": offline}
+    launcher.wait(served)
+    return served
 
 
 def test_gradio_client_gets_the_images_of_a_job_on_the_queue(
-    apps: dict[str, ServedApp], queue_mock: mocks.RunningMock, tmp_path: Path
+    app: ServedApp, queue_mock: mocks.RunningMock, tmp_path: Path
 ) -> None:
     client = Client(
-        apps["remote"].url, verbose=False, analytics_enabled=False, download_files=tmp_path
+        app.url,
+        verbose=False,
+        analytics_enabled=False,
+        download_files=tmp_path,
+        httpx_kwargs={"timeout": TIMEOUT_S},
     )
     try:
         gallery, _summary, details, files = client.predict(
@@ -74,8 +79,8 @@ def test_gradio_client_gets_the_images_of_a_job_on_the_queue(
     assert spent == pytest.approx(2 * realdream.contract.COST_PER_IMAGE_USD)
 
 
-def test_the_progress_stream_shows_the_jobs_states_in_order(apps: dict[str, ServedApp]) -> None:
-    words = _progress_words(apps["offline"].url)
+def test_the_progress_stream_shows_the_jobs_states_in_order(app: ServedApp) -> None:
+    words = _progress_words(app.url)  # a job on the offline mock's queue: free
     assert words == [word for word in STATE_WORDS if word in words]  # in order
     assert "Processing" in words  # the first look, 0.5 s in, finds it running
     assert words[-1] == "Completed, downloading the images"
@@ -84,8 +89,14 @@ def test_the_progress_stream_shows_the_jobs_states_in_order(apps: dict[str, Serv
 def _progress_words(url: str) -> list[str]:
     """Join the queue as the page does and read every progress text of one ``/generate`` call,
     without its seconds, consecutive repeats dropped."""
-    values = {"prompt": "a lighthouse at dusk", "seed": 7, "img_width": 512, "img_height": 512}
-    with httpx.Client(base_url=url, timeout=60) as http:
+    values = {
+        "prompt": "a lighthouse at dusk",
+        "seed": 7,
+        "img_width": 512,
+        "img_height": 512,
+        "offline_mock": True,
+    }
+    with httpx.Client(base_url=url, timeout=TIMEOUT_S) as http:
         config = http.get("/config").json()
         (dependency,) = [d for d in config["dependencies"] if d.get("api_name") == "generate"]
         session = uuid.uuid4().hex

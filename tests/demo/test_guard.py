@@ -10,10 +10,12 @@ from datetime import datetime, timezone
 import pytest
 
 import realdream
-from demo._guard import Guard, Limit, RefusedError, cost, format_usd, was_billed
-from demo._ledger import MemoryLedger
+from demo._guard import Guard, was_billed
+from demo._ledger import LedgerState, MemoryLedger, utc_day
+from demo._refusals import Limit, RefusedError, format_usd
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
+from realdream.contract import cost
 
 PRICE = cost(1)
 ALICE = Visitor("addr:aaaaaaaaaaaa")
@@ -35,7 +37,12 @@ def make_guard(
 ) -> Guard:
     values: dict[str, object] = {"daily_budget_usd": 1.0, "visitor_images_per_hour": 0}
     values.update(settings)
-    return Guard(GuardSettings(**values), ledger or MemoryLedger(), clock=clock or FakeClock())  # type: ignore[arg-type]
+    return Guard(GuardSettings(**values), ledger or priced(), clock=clock or FakeClock())  # type: ignore[arg-type]
+
+
+def priced(price: float = PRICE) -> MemoryLedger:
+    """A ledger that has seen a response report ``price`` per image: nothing waits for one."""
+    return MemoryLedger(LedgerState(day=utc_day(NOON), price_usd=price))
 
 
 def refusal(call: Callable[[], object]) -> RefusedError:
@@ -213,6 +220,22 @@ def test_a_zero_visitor_limit_means_none() -> None:
     assert guard.allowance(ALICE).images_left is None
 
 
+def test_a_visitor_limit_of_exactly_one_image_an_hour_holds() -> None:
+    clock = FakeClock()
+    guard = make_guard(clock, visitor_images_per_hour=1)
+    guard.settle(guard.reserve(ALICE, 1), None)
+    refused = refusal(lambda: guard.reserve(ALICE, 1))
+    assert refused.limit is Limit.VISITOR_LIMIT
+    assert "each visitor may make 1 image an hour" in refused.message
+    assert "Ask for 1 or fewer." in refusal(lambda: guard.reserve(BOB, 2)).message
+    assert guard.allowance(ALICE).images_left == 0
+    clock.now = NOON + 3599.0
+    assert refusal(lambda: guard.reserve(ALICE, 1)).limit is Limit.VISITOR_LIMIT
+    guard.reserve(BOB, 1)
+    clock.now = NOON + 3600.0
+    guard.reserve(ALICE, 1)
+
+
 def test_the_allowance_shows_images_left_budget_left_and_the_reset() -> None:
     guard = make_guard(visitor_images_per_hour=10, daily_budget_usd=0.5)
     guard.settle(guard.reserve(ALICE, 3), 3 * PRICE)
@@ -221,74 +244,6 @@ def test_the_allowance_shows_images_left_budget_left_and_the_reset() -> None:
     assert allowance.budget_left_usd == pytest.approx(0.5 - 3 * PRICE)
     assert allowance.resets_at == datetime(2030, 6, 2, tzinfo=timezone.utc).timestamp()
     assert guard.allowance(BOB).images_left == 10
-
-
-# --- the balance floor -----------------------------------------------------------------------
-
-
-def test_the_floor_refuses_what_would_go_below_the_last_reported_balance() -> None:
-    guard = make_guard(min_balance_usd=1.0)
-    guard.settle(guard.reserve(ALICE, 1), PRICE, balance_usd=1.0 + 3 * PRICE)
-    guard.settle(guard.reserve(ALICE, 3), 3 * PRICE, balance_usd=1.0)
-    refused = refusal(lambda: guard.reserve(BOB, 1))
-    assert refused.limit is Limit.BALANCE_FLOOR
-    assert "$0.00 can still be spent above it" in refused.message
-    assert "1.0" not in refused.message  # neither the balance nor the floor is shown
-
-
-def test_the_floor_counts_reservations_in_flight() -> None:
-    guard = make_guard(min_balance_usd=1.0)
-    guard.note_balance(1.0 + 4 * PRICE)
-    guard.reserve(ALICE, 4)
-    assert refusal(lambda: guard.reserve(BOB, 1)).limit is Limit.BALANCE_FLOOR
-
-
-def test_a_zero_floor_still_stops_at_an_empty_account() -> None:
-    guard = make_guard()
-    guard.note_balance(PRICE)
-    guard.reserve(ALICE, 1)
-    assert refusal(lambda: guard.reserve(ALICE, 1)).limit is Limit.BALANCE_FLOOR
-
-
-def test_a_floor_with_no_balance_known_reads_the_balance_first() -> None:
-    guard = make_guard(min_balance_usd=1.0)
-    reads: list[str] = []
-
-    def read() -> float:
-        reads.append("read")
-        return 1.0 + PRICE
-
-    guard.settle(guard.reserve(ALICE, 1, read), PRICE)
-    assert reads == ["read"]
-
-
-def test_a_floor_refusal_reads_a_stale_balance_again_once() -> None:
-    clock = FakeClock()
-    guard = make_guard(clock, min_balance_usd=1.0)
-    guard.note_balance(1.0)
-    balances = [1.0 + 4 * PRICE]
-
-    def topped_up() -> float:
-        return balances.pop()
-
-    assert refusal(lambda: guard.reserve(ALICE, 1, topped_up)).limit is Limit.BALANCE_FLOOR
-    assert balances  # a fresh reading is not read again
-    clock.now += 61
-    guard.reserve(ALICE, 4, topped_up)
-    assert not balances
-
-
-def test_a_balance_that_cannot_be_read_is_logged_and_the_floor_rests_on_the_last(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    guard = make_guard(min_balance_usd=1.0)
-
-    def offline() -> float:
-        raise realdream.APIConnectionError("refused SG_0123456789abcdef")
-
-    guard.reserve(ALICE, 1, offline)
-    assert "could not read the balance: APIConnectionError" in caplog.text
-    assert "SG_0123456789abcdef" not in caplog.text
 
 
 # --- sign-in ---------------------------------------------------------------------------------

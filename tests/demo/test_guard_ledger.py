@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from demo._guard import Guard, Limit, RefusedError, cost
+from demo._guard import Guard
 from demo._ledger import LEDGER_FILE, BackgroundLedger, FileLedger, LedgerState
+from demo._refusals import Limit, RefusedError
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
+from realdream.contract import cost
+from tests.demo.conftest import TIMEOUT_S
 
 PRICE = cost(1)
 ALICE = Visitor("addr:aaaaaaaaaaaa")
@@ -211,6 +214,7 @@ def test_an_unwritable_state_folder_pauses_the_key_from_the_first_request(tmp_pa
     assert refusal(lambda: guard.reserve(ALICE, 1)).limit is Limit.LEDGER
 
 
+@pytest.mark.slow  # a fresh interpreter imports Gradio
 def test_sigterm_writes_the_ledger_before_the_app_goes(tmp_path: Path) -> None:
     """A Space restarting sends SIGTERM: ``app.py`` writes the last changes, then exits."""
     code = f"""
@@ -226,6 +230,6 @@ guard.settle(guard.reserve(Visitor("addr:0"), 3), 0.006)  # written 30 s from no
 signal.signal(signal.SIGTERM, _flush_then_stop(guard))
 os.kill(os.getpid(), signal.SIGTERM)
 """
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60, check=False)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=TIMEOUT_S, check=False)
     assert done.returncode == -signal.SIGTERM  # it still ends as SIGTERM ends a process
     assert json.loads((tmp_path / LEDGER_FILE).read_text())["spent_micro_usd"] == 6000

@@ -1,9 +1,8 @@
-"""The owner's settings from the environment, and who a visitor is."""
+"""The owner's settings from the environment."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -14,7 +13,6 @@ from demo._settings import (
     GuardSettings,
     default_state_dir,
 )
-from demo._visitor import FORWARDED_ALLOW_IPS_ENV, distrust_proxy_headers, visitor_from
 
 
 def test_the_defaults_are_a_dollar_a_day_and_ten_images_an_hour(tmp_path: Path) -> None:
@@ -76,65 +74,3 @@ def test_without_a_data_folder_the_state_lives_in_the_users_cache(tmp_path: Path
     missing = tmp_path / "no-data"
     cache = tmp_path / "cache"
     assert default_state_dir({"XDG_CACHE_HOME": str(cache)}, data=missing) == cache / "realdream"
-
-
-# --- who a visitor is -------------------------------------------------------------------------
-
-
-def request(peer: str, **headers: str) -> SimpleNamespace:
-    """What a gr.Request offers: headers and the client (the socket peer, as uvicorn saw it)."""
-    named = {name.replace("_", "-"): value for name, value in headers.items()}
-    return SimpleNamespace(headers=named, client=SimpleNamespace(host=peer))
-
-
-def test_a_signed_in_visitor_is_their_username() -> None:
-    visitor = visitor_from(request("10.0.0.1"), "alice", spaces=True)
-    assert (visitor.id, visitor.signed_in) == ("user:alice", True)
-
-
-def test_off_spaces_a_forwarded_address_is_ignored() -> None:
-    plain = visitor_from(request("127.0.0.1"), None, spaces=False)
-    forged = visitor_from(request("127.0.0.1", x_forwarded_for="203.0.113.7"), None, spaces=False)
-    assert plain == forged
-    assert not plain.signed_in
-
-
-def test_on_spaces_the_first_forwarded_hop_is_the_visitor() -> None:
-    first = visitor_from(
-        request("10.0.0.1", x_forwarded_for="203.0.113.7, 10.0.0.1"), None, spaces=True
-    )
-    second = visitor_from(request("10.0.0.1", x_forwarded_for="198.51.100.2"), None, spaces=True)
-    again = visitor_from(request("10.0.0.9", X_Forwarded_For="203.0.113.7"), None, spaces=True)
-    assert first != second
-    assert first == again
-
-
-def test_on_spaces_without_the_header_the_peer_is_the_visitor() -> None:
-    assert visitor_from(request("10.0.0.1"), None, spaces=True) != visitor_from(
-        request("10.0.0.2"), None, spaces=True
-    )
-
-
-def test_addresses_are_hashed_never_kept() -> None:
-    visitor = visitor_from(request("203.0.113.7"), None, spaces=False)
-    assert visitor.id.startswith("addr:")
-    assert "203.0.113" not in visitor.id
-
-
-def test_a_direct_call_without_a_request_is_one_anonymous_visitor() -> None:
-    assert visitor_from(None, None, spaces=False) == visitor_from(None, None, spaces=True)
-
-
-def test_off_spaces_uvicorn_is_told_to_trust_no_proxy() -> None:
-    env: dict[str, str] = {}
-    distrust_proxy_headers(env)
-    assert env == {FORWARDED_ALLOW_IPS_ENV: ""}
-
-
-def test_an_owners_own_proxy_setting_and_spaces_are_left_alone() -> None:
-    owner = {FORWARDED_ALLOW_IPS_ENV: "10.1.2.3"}
-    distrust_proxy_headers(owner)
-    assert owner == {FORWARDED_ALLOW_IPS_ENV: "10.1.2.3"}
-    space = {"SPACE_ID": "me/realdream"}
-    distrust_proxy_headers(space)
-    assert space == {"SPACE_ID": "me/realdream"}
