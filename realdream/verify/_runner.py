@@ -1,52 +1,37 @@
-"""``realdream.verify``: probe the service behind a base URL and say which facts of the contract
-hold, within a spending cap.
-
-The free probes go first (only HTTP 200 is billed). The cost of the billed ones is announced
-before any is sent, reserved before each (at the contract's price until the service reports
-its own in ``x-cost``), and a probe that would pass the cap is skipped and says so. The key is
-sent only in its header and never appears in a row, the report or a recording.
-"""
+"""Sends ``realdream verify``'s probes in order, within the budget, and keeps what came back:
+the free probes, then (after the cost is announced) the billed ones, the v2 job, and the
+scheduler names."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import math
-import os
 import re
-import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import httpx
 
 from realdream import contract
-from realdream._base import DEFAULT_TIMEOUT, _resolve_key
-from realdream._checks import Observations, VerifyRow, build_rows
 from realdream._errors import APIConnectionError, APITimeoutError, ConfigurationError
 from realdream._headers import parse_float, server_wait
-from realdream._metadata import write_atomic
-from realdream._probes import (
-    DEFAULT_VERIFY_MAX_COST,
+from realdream._version import __version__
+from realdream.verify._exchange import Exchange, job_state, request_id
+from realdream.verify._observations import Observations
+from realdream.verify._probes import (
     FREE_PROBES,
     MALFORMED_KEY,
     V2_PROBE,
     Budget,
-    Exchange,
     Probe,
     billed_probes,
     scheduler_probe,
     unconfirmed_schedulers,
 )
-from realdream._retry import REDACTED
-from realdream._version import __version__
+from realdream.verify._recording import Record
+from realdream.verify._report import announcement
 
-__all__ = ["DEFAULT_VERIFY_MAX_COST", "VerifyReport", "averify", "verify"]
+__all__ = ["Runner", "Sleep"]
 
-#: What ``verify`` may spend unless told otherwise (USD): the billed probes cost 0.008.
 #: How long the v2 job may take, in seconds waited between polls (a cold start takes minutes).
 V2_TIMEOUT: Final = 300.0
 _FIRST_POLL_WAIT: Final = 1.0
@@ -54,154 +39,14 @@ _MAX_POLL_WAIT: Final = 5.0
 #: A 429 is waited out (it is not billed) at most this many times per request, this long each.
 _RATE_LIMIT_TRIES: Final = 4
 _MAX_RATE_LIMIT_WAIT: Final = 65.0
-_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 #: Free probes that need no announcement: nothing they send can be billed.
 _UNBILLABLE: Final = tuple(p for p in FREE_PROBES if not p.images)
 _GATED: Final = tuple(p for p in FREE_PROBES if p.images)
 
 Sleep = Callable[[float], Awaitable[None]]
-Record = Callable[[str], AbstractContextManager[None]]
 
 
-@dataclass(frozen=True)
-class VerifyReport:
-    """What ``verify`` found: one row per fact, what it spent, and what it announced."""
-
-    base_url: str
-    max_cost: float
-    spent: float
-    announcement: str
-    rows: tuple[VerifyRow, ...] = field(default_factory=tuple)
-
-    @property
-    def differs(self) -> list[VerifyRow]:
-        return [row for row in self.rows if row.verdict == "differs"]
-
-    @property
-    def exit_code(self) -> int:
-        """0 when nothing differs, 1 when something does."""
-        return 1 if self.differs else 0
-
-    def counts(self) -> dict[str, int]:
-        verdicts = ("holds", "differs", "not probed")
-        return {v: sum(row.verdict == v for row in self.rows) for v in verdicts}
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "realdream": __version__,
-            "base_url": self.base_url,
-            "max_cost": self.max_cost,
-            "spent": self.spent,
-            "announcement": self.announcement,
-            "counts": self.counts(),
-            "rows": [row.as_dict() for row in self.rows],
-        }
-
-    def write(self, path: Path) -> None:
-        """The report as JSON, written atomically."""
-        text = json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n"
-        write_atomic(path, text.encode())
-
-
-def verify(
-    api_key: str | None = None,
-    *,
-    base_url: str | None = None,
-    max_cost: float = DEFAULT_VERIFY_MAX_COST,
-    schedulers: bool = False,
-    record: str | Path | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-    sleep: Sleep = asyncio.sleep,
-    announce: Callable[[str], None] | None = None,
-) -> VerifyReport:
-    """Probe the service and report which facts of :mod:`realdream.contract` hold.
-
-    ``max_cost`` (USD) caps what billed probes spend; ``schedulers=True`` also tries each
-    scheduler name the vendor's page does not show. ``record`` is a folder for vcrpy
-    cassettes of every exchange. ``announce`` receives the cost announcement before anything
-    billed is sent (default: standard error). See :func:`averify` for the asyncio version.
-    """
-    return asyncio.run(
-        averify(
-            api_key,
-            base_url=base_url,
-            max_cost=max_cost,
-            schedulers=schedulers,
-            record=record,
-            transport=transport,
-            sleep=sleep,
-            announce=announce,
-        )
-    )
-
-
-async def averify(
-    api_key: str | None = None,
-    *,
-    base_url: str | None = None,
-    max_cost: float = DEFAULT_VERIFY_MAX_COST,
-    schedulers: bool = False,
-    record: str | Path | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-    sleep: Sleep = asyncio.sleep,
-    announce: Callable[[str], None] | None = None,
-) -> VerifyReport:
-    """:func:`verify`, awaitable (``transport`` may be ``httpx.ASGITransport(app)``)."""
-    key = _resolve_key(api_key)
-    url = (base_url or os.environ.get(contract.BASE_URL_ENV) or contract.BASE_URL).rstrip("/")
-    cap = _check_cap(max_cost)
-    recorder = _recorder(record, key)
-    async with httpx.AsyncClient(
-        base_url=url, transport=transport, timeout=DEFAULT_TIMEOUT, follow_redirects=False
-    ) as http:
-        runner = _Runner(http, key, Budget(cap), sleep, recorder, announce or _to_stderr)
-        runner.obs.base_url = url
-        runner.obs.schedulers = schedulers
-        await runner.run(schedulers)
-    rows = tuple(_scrubbed(row, key) for row in build_rows(runner.obs))
-    shown = _without_userinfo(url)
-    return VerifyReport(shown, cap, runner.budget.spent, runner.announcement, rows)
-
-
-def _check_cap(max_cost: float) -> float:
-    if isinstance(max_cost, bool) or not math.isfinite(max_cost) or max_cost < 0:
-        raise ConfigurationError(f"max_cost={max_cost!r}: must be a number of USD >= 0")
-    return float(max_cost)
-
-
-def _recorder(record: str | Path | None, key: str) -> Record | None:
-    if record is None:
-        return None
-    from realdream.testing.cassettes import recorder
-
-    return recorder(Path(record), key)
-
-
-def _to_stderr(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def _scrubbed(row: VerifyRow, key: str) -> VerifyRow:
-    def clean(text: str) -> str:
-        return text.replace(key, REDACTED)
-
-    return VerifyRow(
-        row.fact,
-        clean(row.check),
-        row.mark,
-        clean(row.expected),
-        clean(row.observed),
-        row.verdict,
-        clean(row.reason),
-    )
-
-
-def _without_userinfo(url: str) -> str:
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url
-
-
-class _Runner:
+class Runner:
     """Sends the probes in order, within the budget, and keeps what came back."""
 
     def __init__(
@@ -328,34 +173,34 @@ class _Runner:
     async def run_job(self, held: float) -> float:
         submit = await self.exchange("v2-submit", "POST", V2_PROBE.path, V2_PROBE)
         self.obs.exchanges["v2-submit"] = submit
-        request_id = _request_id(submit)
-        if request_id is None:
+        job = request_id(submit)
+        if job is None:
             reason = f"the v2 submit answered {submit.status} without a usable request_id"
             self.obs.skipped["v2-status"] = self.obs.skipped["v2-result"] = reason
             return 0.0
-        state = await self.poll(request_id)
+        state = await self.poll(job)
         if state == "COMPLETED":
-            return await self.result(request_id)
+            return await self.result(job)
         self.obs.skipped["v2-result"] = _unfinished(state, self.obs.v2_polls[-1])
         return 0.0 if state == "FAILED" else held
 
-    async def poll(self, request_id: str) -> str | None:
+    async def poll(self, job: str) -> str | None:
         """Poll until the job ends or :data:`V2_TIMEOUT` passes: the last state (``None``:
         a poll answered something that is not a job)."""
-        path = contract.job_path(contract.V2_STATUS_PATH, request_id)
+        path = contract.job_path(contract.V2_STATUS_PATH, job)
         status = Probe("v2-status", "GET", path)
         waited, wait = 0.0, _FIRST_POLL_WAIT
         while True:
             ex = await self.exchange(status.name, "GET", path, status)
             self.obs.v2_polls.append(ex)
-            state = _job_state(ex)
+            state = job_state(ex)
             if state is None or state in contract.TERMINAL_STATES or waited >= V2_TIMEOUT:
                 return state
             await self.sleep(wait)
             waited, wait = waited + wait, min(wait * 1.5, _MAX_POLL_WAIT)
 
-    async def result(self, request_id: str) -> float:
-        path = contract.job_path(contract.V2_RESULT_PATH, request_id)
+    async def result(self, job: str) -> float:
+        path = contract.job_path(contract.V2_RESULT_PATH, job)
         ex = await self.exchange("v2-result", "GET", path, Probe("v2-result", "GET", path))
         self.obs.exchanges["v2-result"] = ex
         data = ex.json()
@@ -366,44 +211,12 @@ class _Runner:
         return contract.cost(V2_PROBE.images, self.budget.price)
 
 
-def announcement(cap: float, schedulers: bool) -> str:
-    """What the billed probes may cost, said before any of them is sent."""
-    price = contract.COST_PER_IMAGE_USD
-    planned = [*billed_probes(), V2_PROBE]
-    images = sum(p.images for p in planned)
-    parts = ", ".join(f"{p.name} {p.images}" for p in planned)
-    text = (
-        f"realdream verify: the billed probes cost ${contract.cost(images, price):g} "
-        f"({images} images at ${price:g}: {parts}); --max-cost is ${cap:g}."
-    )
-    if schedulers:
-        count = len(unconfirmed_schedulers())
-        text += f" Then each of {count} scheduler names costs one image if accepted."
-    if cap < contract.cost(1, price):
-        return text + " That is below one image: no billed probe will be sent."
-    return text + " A probe that would pass the cap is skipped and says so."
-
-
 def _refuse_bad_key(credits: Exchange | None) -> None:
     if credits is not None and credits.status in (401, 403):
         raise ConfigurationError(
             f"The service refused the key on the credits call ({credits.status}): check it "
             f"(set {contract.API_KEY_ENV} or pass --api-key). Nothing billed was sent."
         )
-
-
-def _request_id(submit: Exchange) -> str | None:
-    data = submit.json()
-    found = data.get("request_id") if isinstance(data, dict) else None
-    ok = 200 <= submit.status < 300 and isinstance(found, str) and _REQUEST_ID.fullmatch(found)
-    return found if ok and isinstance(found, str) else None
-
-
-def _job_state(ex: Exchange) -> str | None:
-    data = ex.json()
-    state = data.get(contract.JOB_STATUS_KEY) if isinstance(data, dict) else None
-    readable = ex.status in (200, *contract.FAILED_STATUS_CODES) and isinstance(state, str)
-    return state if readable and isinstance(state, str) else None
 
 
 def _unfinished(state: str | None, last: Exchange) -> str:

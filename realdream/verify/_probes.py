@@ -1,4 +1,4 @@
-"""The requests ``realdream verify`` sends, what came back, and what they may cost: data only.
+"""The requests ``realdream verify`` sends and what they may cost: data only.
 
 Every path, header, bound and price is read from :mod:`realdream.contract`. Each probe's body
 names the probe in its prompt, so every recorded request is unique (method, path and body) and
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from dataclasses import dataclass
+from typing import Final, Literal
 
 from realdream import contract
 
@@ -21,7 +21,6 @@ __all__ = [
     "UNKNOWN_MODEL_PATH",
     "V2_PROBE",
     "Budget",
-    "Exchange",
     "Probe",
     "billed_probes",
     "payload",
@@ -139,33 +138,6 @@ def scheduler_probe(name: str) -> Probe:
     """One image with scheduler ``name``: a refusal is free, an acceptance costs one image."""
     body = payload(f"scheduler {name}", scheduler=name)
     return Probe(f"scheduler:{name}", "POST", _GENERATE, body, images=1, billed=True)
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One request a probe sent and the answer that came back (header names lower case)."""
-
-    probe: str
-    method: str
-    path: str
-    request_body: bytes
-    status: int
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-    @property
-    def content_type(self) -> str:
-        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
-
-    def json(self) -> Any:
-        """The body as JSON, or ``None`` when it is not JSON."""
-        try:
-            return json.loads(self.body)
-        except (ValueError, RecursionError):
-            return None
 
 
 class Budget:

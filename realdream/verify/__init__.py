@@ -1,0 +1,23 @@
+"""``realdream verify``'s prober: which facts of :mod:`realdream.contract` hold against the
+service behind a base URL, within a spending cap.
+
+The public names are :func:`realdream.verify`, :func:`realdream.averify`,
+:class:`realdream.VerifyReport`, :class:`realdream.VerifyRow` and
+:data:`realdream.DEFAULT_VERIFY_MAX_COST`; ``realdream.verify`` is the function, not this
+package. One concept a module, each importing only those listed before it:
+
+- ``_probes``: the requests sent, and what a 200 to each would cost;
+- ``_exchange``: one request and its answer, and what is read from an answer to go on;
+- ``_observations``: everything the run saw;
+- ``_describe``: answers in a few words, for the rows;
+- ``_rows``: a row, a check, and how a check's probe is judged;
+- ``_status_checks``, ``_image_checks``, ``_job_checks``: the checks, by probe;
+- ``_table``: every fact's row, in order;
+- ``_recording``: ``--record``'s cassettes;
+- ``_report``: the report and the cost announcement;
+- ``_runner``: sends the probes within the budget;
+- ``_api``: :func:`verify` and :func:`averify`.
+
+Nothing is imported here: ``import realdream`` loads this package (for the default cap), and
+the prober loads with its first use.
+"""
