@@ -2,7 +2,8 @@
 
 Thin: check the options (before anything is sent), call :func:`realdream.verify`, print one row
 per fact (a rich table on a terminal, tab-separated rows otherwise), write the report. Exit 0
-when nothing differs, 1 when something does, 2 on a usage error.
+when nothing differs, 1 when something does or spending had to stop (a balance drop unlike
+what the service announced, or a balance that cannot be read), 2 on a usage error.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def _table(rows: tuple[VerifyRow, ...]) -> Table:
 
 def _summary(found: VerifyReport) -> str:
     counts = found.counts()
-    return (
+    text = (
         f"{counts['holds']} hold, {counts['differs']} differ, {counts['not probed']} not probed; "
         f"spent ${found.spent:g} of ${found.max_cost:g} at {found.base_url}"
     )
+    return text + (f"\nspending stopped: {found.stopped}" if found.stopped else "")

@@ -2,15 +2,16 @@
 hold, within a spending cap.
 
 The free probes go first (only HTTP 200 is billed). The cost of the billed ones is announced
-before any is sent, reserved before each (at the contract's price until the service reports
-its own in ``x-cost``), and a probe that would pass the cap is skipped and says so. The key is
-sent only in its header and never appears in a row, the report or a recording.
+before any is sent, reserved before each at the highest price per image seen, and a probe that
+would pass the cap is skipped and says so. The balance (free to read) is read before the first
+probe that could spend and after each: what a probe cost is what the balance measured, and a
+drop that differs from what the service announced stops the spending (exit 1). The key is sent
+only in its header and never appears in a row, the report or a recording.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import sys
 from collections.abc import Callable
@@ -19,14 +20,16 @@ from pathlib import Path
 import httpx
 
 from realdream import contract
+from realdream._amounts import parse_amount
 from realdream._base import DEFAULT_TIMEOUT, _resolve_key
 from realdream._errors import ConfigurationError
 from realdream._retry import REDACTED
-from realdream.verify._probes import DEFAULT_VERIFY_MAX_COST, Budget
+from realdream.verify._probes import DEFAULT_VERIFY_MAX_COST
 from realdream.verify._recording import Record, recorder
 from realdream.verify._report import VerifyReport
 from realdream.verify._rows import VerifyRow
-from realdream.verify._runner import Runner, Sleep
+from realdream.verify._runner import Runner
+from realdream.verify._sender import Sleep
 from realdream.verify._table import build_rows
 
 __all__ = ["averify", "verify"]
@@ -83,19 +86,23 @@ async def averify(
     async with httpx.AsyncClient(
         base_url=url, transport=transport, timeout=DEFAULT_TIMEOUT, follow_redirects=False
     ) as http:
-        runner = Runner(http, key, Budget(cap), sleep, record_to, announce or _to_stderr)
+        runner = Runner(http, key, cap, sleep, record_to, announce or _to_stderr)
         runner.obs.base_url = url
         runner.obs.schedulers = schedulers
         await runner.run(schedulers)
     rows = tuple(_scrubbed(row, key) for row in build_rows(runner.obs))
     shown = _without_userinfo(url)
-    return VerifyReport(shown, cap, runner.budget.spent, runner.announcement, rows)
+    spending = runner.spending
+    return VerifyReport(
+        shown, cap, spending.spent, runner.announcement, rows, stopped=spending.stopped
+    )
 
 
 def _check_cap(max_cost: float) -> float:
-    if isinstance(max_cost, bool) or not math.isfinite(max_cost) or max_cost < 0:
-        raise ConfigurationError(f"max_cost={max_cost!r}: must be a number of USD >= 0")
-    return float(max_cost)
+    try:
+        return parse_amount(max_cost, field="max_cost")
+    except ValueError as exc:
+        raise ConfigurationError(f"{exc} (USD)") from None
 
 
 def _recorder(record: str | Path | None, key: str) -> Record | None:

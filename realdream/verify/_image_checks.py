@@ -1,5 +1,5 @@
-"""The facts the billed v1 probes show: the raw image, its headers and seed, the price, and the
-base64 answer's shape."""
+"""The facts the billed v1 probes show: the raw image, its headers and seed, the price (judged
+on the balance, see ``_money_checks``), and the base64 answer's shape."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from realdream import contract
-from realdream._headers import parse_float
+from realdream._amounts import parse_amount
 from realdream._result import image_size, sniff_mime_type
 from realdream.verify._describe import clip, describe
 from realdream.verify._exchange import Exchange
+from realdream.verify._money_checks import money_checks
 from realdream.verify._observations import Observations
 from realdream.verify._rows import Check, Judge, Seen
 
 __all__ = ["image_checks", "images", "ok"]
 
+_SEED_MAX: Final = float(contract.LIMITS["seed"].maximum)
 _HEADERS: Final = (
     "HEADER_REMAINING_CREDITS",
     "HEADER_REQUEST_ID",
@@ -75,20 +77,11 @@ def _seed(ex: Exchange) -> Seen | str:
     value = ex.header(contract.HEADER_SEED)
     if value is None:
         return f"no {contract.HEADER_SEED} header"
-    seed = parse_float(value)
-    top = contract.LIMITS["seed"].maximum
-    whole = seed is not None and seed.is_integer() and 0 <= seed <= top
-    return Seen(f"{contract.HEADER_SEED}: {clip(value)}", whole)
-
-
-def _price(ex: Exchange) -> Seen | str:
-    cost = parse_float(ex.header(contract.HEADER_COST))
-    if cost is None:
-        return f"no readable {contract.HEADER_COST} header"
-    count = len(images(ex)) or 1
-    each = round(cost / count, 6)
-    price = round(contract.COST_PER_IMAGE_USD, 6)
-    return Seen(f"${each:g} per image ({contract.HEADER_COST})", each == price)
+    try:
+        seed = parse_amount(value, field=contract.HEADER_SEED, maximum=_SEED_MAX)
+    except ValueError:
+        return Seen(f"{contract.HEADER_SEED}: {clip(value)}", False)
+    return Seen(f"{contract.HEADER_SEED}: {clip(value)}", seed.is_integer())
 
 
 # --- base64 ----------------------------------------------------------------------------------
@@ -183,13 +176,7 @@ def image_checks() -> tuple[Check, ...]:
             "image",
             _on_200(_seed),
         ),
-        Check(
-            "COST_PER_IMAGE_USD",
-            "the price per image",
-            f"${contract.COST_PER_IMAGE_USD:g} per image ({contract.HEADER_COST})",
-            "image",
-            _on_200(_price),
-        ),
+        *money_checks(),
         Check(
             "BASE64_MANY_KEY",
             "base64 with 2 samples: the JSON shape",

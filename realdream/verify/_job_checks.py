@@ -9,9 +9,9 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from realdream import contract
-from realdream._headers import parse_float
+from realdream._amounts import parse_amount
 from realdream.verify._describe import clip, describe
-from realdream.verify._exchange import Exchange
+from realdream.verify._exchange import Exchange, request_id
 from realdream.verify._observations import Observations
 from realdream.verify._rows import Check, Judge, Seen
 
@@ -31,17 +31,25 @@ def _submitted(ex: Exchange, obs: Observations) -> Seen:
     seen = describe(ex)
     if ex.status == 404:
         seen += " (no v2 queue for this model here)"
-    return Seen(seen, 200 <= ex.status < 300)
+    accepted = 200 <= ex.status < 300
+    if accepted and request_id(ex) is None:
+        seen += " (no usable request_id: a job nobody can follow, held as paid)"
+    return Seen(seen, accepted and request_id(ex) is not None)
 
 
 def _submit_keys(ex: Exchange, obs: Observations) -> Seen | str:
     data = ex.json()
-    if not 200 <= ex.status < 300 or not isinstance(data, dict):
+    if not 200 <= ex.status < 300:
         return f"the v2 submit answered {describe(ex)}"
+    if not isinstance(data, dict):
+        return Seen(f"not a JSON object: {describe(ex)}", False)
     missing = [key for key in contract.V2_SUBMIT_KEYS if key not in data]
     state = data.get(contract.JOB_STATUS_KEY)
+    usable = request_id(ex) is not None
     seen = f"keys {sorted(data)}, status {state!r}"
-    return Seen(seen, not missing and state == "QUEUED")
+    if not usable:
+        seen += f", request_id {clip(repr(data.get('request_id')))} is not usable"
+    return Seen(seen, not missing and state == "QUEUED" and usable)
 
 
 def _status_body(ex: Exchange, obs: Observations) -> Seen | str:
@@ -129,12 +137,22 @@ def _metric(name: str) -> Judge:
     def judge(data: dict[str, Any]) -> Seen:
         metrics = data.get(contract.JOB_METRICS_KEY)
         value = metrics.get(name) if isinstance(metrics, dict) else None
-        text = value if isinstance(value, str) else None
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        present = number or parse_float(text) is not None
-        return Seen("present" if present else "absent", present)
+        if value is None:
+            return Seen("absent", False)
+        if not _is_amount(value, f"{contract.JOB_METRICS_KEY}.{name}"):
+            return Seen(f"{clip(repr(value))}: not a number that can be true", False)
+        return Seen("present", True)
 
     return _result_json(judge)
+
+
+def _is_amount(value: object, field: str) -> bool:
+    """Whether ``value`` is a number that can be true (a finite amount, or the text of one)."""
+    try:
+        parse_amount(value, field=field)
+    except ValueError:
+        return False
+    return True
 
 
 def _image_host(ex: Exchange, obs: Observations) -> Seen | str:

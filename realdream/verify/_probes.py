@@ -20,7 +20,6 @@ __all__ = [
     "MALFORMED_KEY",
     "UNKNOWN_MODEL_PATH",
     "V2_PROBE",
-    "Budget",
     "Probe",
     "billed_probes",
     "payload",
@@ -138,33 +137,3 @@ def scheduler_probe(name: str) -> Probe:
     """One image with scheduler ``name``: a refusal is free, an acceptance costs one image."""
     body = payload(f"scheduler {name}", scheduler=name)
     return Probe(f"scheduler:{name}", "POST", _GENERATE, body, images=1, billed=True)
-
-
-class Budget:
-    """What the run may still spend: reserve before a request that may bill, then settle.
-
-    The price per image starts as the contract's and becomes the server's once an answer
-    reports it (``x-cost``).
-    """
-
-    def __init__(self, cap: float, price: float = contract.COST_PER_IMAGE_USD) -> None:
-        self.cap = cap
-        self.price = price
-        self.spent = 0.0
-        self._held = 0.0
-
-    def fits(self, images: int) -> bool:
-        return self.spent + self._held + contract.cost(images, self.price) <= self.cap + 1e-9
-
-    def reserve(self, images: int) -> float | None:
-        """Hold the cost of ``images``; ``None`` when it would pass the cap."""
-        if not self.fits(images):
-            return None
-        held = contract.cost(images, self.price)
-        self._held += held
-        return held
-
-    def settle(self, held: float, spent: float) -> None:
-        """Turn a reservation into what was really spent (``0`` when nothing was billed)."""
-        self._held = max(0.0, self._held - held)
-        self.spent = round(self.spent + spent, 6)

@@ -26,6 +26,9 @@ class VerifyReport:
     spent: float
     announcement: str
     rows: tuple[VerifyRow, ...] = field(default_factory=tuple)
+    #: Why spending stopped before every probe was sent ("" when it did not): a balance drop
+    #: that differs from what the service announced, or a balance that could not be read.
+    stopped: str = ""
 
     @property
     def differs(self) -> list[VerifyRow]:
@@ -33,8 +36,8 @@ class VerifyReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when nothing differs, 1 when something does."""
-        return 1 if self.differs else 0
+        """0 when nothing differs, 1 when something does or spending had to stop."""
+        return 1 if self.differs or self.stopped else 0
 
     def counts(self) -> dict[str, int]:
         verdicts = ("holds", "differs", "not probed")
@@ -46,6 +49,7 @@ class VerifyReport:
             "base_url": self.base_url,
             "max_cost": self.max_cost,
             "spent": self.spent,
+            "stopped": self.stopped,
             "announcement": self.announcement,
             "counts": self.counts(),
             "rows": [row.as_dict() for row in self.rows],

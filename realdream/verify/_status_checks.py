@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from realdream import contract
+from realdream._amounts import parse_amount
 from realdream._errors import error_for_status
 from realdream._headers import parse_datetime
 from realdream.verify._describe import body_shape, describe, is_html
@@ -60,12 +61,19 @@ def _credits_keys(ex: Exchange, obs: Observations) -> Seen | str:
     data = ex.json()
     if ex.status != 200 or not isinstance(data, dict):
         return f"the credits call answered {describe(ex, values=False)}"
-    numbers = all(_is_number(data.get(key)) for key in contract.CREDITS_KEYS)
+    numbers = all(_is_amount(data.get(key), key) for key in contract.CREDITS_KEYS)
     return Seen(describe(ex, values=False), numbers)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _is_amount(value: object, key: str) -> bool:
+    """Whether ``value`` is a balance that can be true (finite, not negative, not a string)."""
+    if not isinstance(value, (int, float)):
+        return False
+    try:
+        parse_amount(value, field=key)
+    except ValueError:
+        return False
+    return True
 
 
 def _key_accepted(ex: Exchange, obs: Observations) -> Seen:
