@@ -125,10 +125,12 @@ def _cells(row: VerifyRow) -> list[str]:
 
 
 def _table(rows: tuple[VerifyRow, ...]) -> Table:
-    from rich.table import Table
+    """The rows as a table that wraps every cell, cutting none (a fact name folds)."""
+    from rich.table import Column, Table
     from rich.text import Text
 
-    table = Table("verdict", "fact", "mark", "check", "expected", "observed")
+    headers = ("verdict", "fact", "mark", "check", "expected", "observed")
+    table = Table(*(Column(name, overflow="fold") for name in headers))
     for row in rows:
         verdict, *rest = _cells(row)
         table.add_row(Text(verdict, style=_STYLE[row.verdict]), *(Text(cell) for cell in rest))
