@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from realdream import contract
+from realdream import contract, parse_amount
 
 __all__ = ["INSTALL_HINT", "REDACTED", "Recorded", "fill_balance", "load"]
 
@@ -73,7 +73,9 @@ def _vcr_reader() -> tuple[Any, Any]:
 def load(directory: Path) -> list[Recorded]:
     """Every exchange of every ``*.yaml`` cassette in ``directory``, in file then record order.
 
-    Raises ``ValueError`` naming the file for a cassette vcrpy cannot read.
+    Raises ``ValueError`` naming the file for a cassette vcrpy cannot read, and naming the
+    file and the field for a number in it that cannot be true (parsed by
+    :func:`realdream.parse_amount`).
     """
     deserialize, serializer = _vcr_reader()
     found: list[Recorded] = []
@@ -83,7 +85,10 @@ def load(directory: Path) -> list[Recorded]:
         except Exception as exc:  # any way a file can fail to be a cassette
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise ValueError(f"{path}: not a readable cassette ({reason})") from None
-        found += [_recorded(req, resp) for req, resp in zip(requests, responses, strict=True)]
+        try:
+            found += [_recorded(req, resp) for req, resp in zip(requests, responses, strict=True)]
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
     return found
 
 
@@ -98,7 +103,15 @@ def _recorded(request: Any, response: Mapping[str, Any]) -> Recorded:
         path=str(request.path),
         body=body.encode() if isinstance(body, str) else bytes(body),
         has_key=contract.API_KEY_HEADER in request.headers,
-        status=int(response["status"]["code"]),
+        status=_status_code(response["status"]["code"]),
         headers=headers,
         content=content.encode() if isinstance(content, str) else bytes(content),
     )
+
+
+def _status_code(value: object) -> int:
+    """A recorded status code: a whole number (its range is the replaying mock's to judge)."""
+    code = parse_amount(value, field="status.code")
+    if not code.is_integer():
+        raise ValueError(f"status.code={value!r}: must be a whole number")
+    return int(code)
