@@ -202,7 +202,7 @@ def _is_submit(request: httpx.Request) -> bool:
     return request.method == "POST" and request.url.path.endswith(contract.V2_SUBMIT_PATH)
 
 
-def job_ended(response: httpx.Response) -> bool:
+def _job_ended(response: httpx.Response) -> bool:
     """Whether a poll's (read) answer says its job ended."""
     try:
         data = json.loads(response.content)
@@ -230,7 +230,7 @@ def _amount(value: object, field: str = contract.HEADER_COST) -> float | None:
         return None
 
 
-def balance_request(request: httpx.Request) -> httpx.Request:
+def _balance_request(request: httpx.Request) -> httpx.Request:
     """The free credits call for ``request``'s service and key (a generation, a submit or a
     poll, under whatever path prefix the base URL has)."""
     path = request.url.path
@@ -242,7 +242,7 @@ def balance_request(request: httpx.Request) -> httpx.Request:
     return httpx.Request("GET", url, headers={contract.API_KEY_HEADER: key})
 
 
-def read_balance(response: httpx.Response) -> float | None:
+def _read_balance(response: httpx.Response) -> float | None:
     """The balance a credits call answered (paid and free together), or ``None``."""
     try:
         data = json.loads(response.content) if response.status_code == 200 else None
@@ -286,18 +286,18 @@ class CappedTransport(httpx.BaseTransport):
             meter.answered(ticket, response)
         elif job is not None:
             response.read()
-            if job_ended(response):
+            if _job_ended(response):
                 meter.read(self._balance(request), _after(request))
                 meter.job_ended(job)
         return response
 
     def _balance(self, request: httpx.Request) -> float | None:
         try:
-            response = self.inner.handle_request(balance_request(request))
+            response = self.inner.handle_request(_balance_request(request))
             response.read()
         except httpx.HTTPError:
             return None
-        return read_balance(response)
+        return _read_balance(response)
 
     def close(self) -> None:
         self.inner.close()
@@ -329,18 +329,18 @@ class AsyncCappedTransport(httpx.AsyncBaseTransport):
             meter.answered(ticket, response)
         elif job is not None:
             await response.aread()
-            if job_ended(response):
+            if _job_ended(response):
                 meter.read(await self._balance(request), _after(request))
                 meter.job_ended(job)
         return response
 
     async def _balance(self, request: httpx.Request) -> float | None:
         try:
-            response = await self.inner.handle_async_request(balance_request(request))
+            response = await self.inner.handle_async_request(_balance_request(request))
             await response.aread()
         except httpx.HTTPError:
             return None
-        return read_balance(response)
+        return _read_balance(response)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

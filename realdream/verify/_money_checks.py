@@ -8,7 +8,7 @@ from realdream import contract
 from realdream.verify._exchange import Exchange
 from realdream.verify._observations import TOLERANCE, Observations, Window
 from realdream.verify._rows import Check, Seen
-from realdream.verify._spending import label
+from realdream.verify._spending import label, moved
 
 __all__ = ["money_checks"]
 
@@ -39,18 +39,18 @@ def _priced(window: Window) -> str:
         if bill.announced is not None
         else f"no readable {bill.source}"
     )
-    return f"{window.probe}: the balance dropped ${each:g} per image, {said}"
+    return f"{window.probe}: the balance {moved(each)} per image, {said}"
 
 
 def _billed_statuses(ex: Exchange, obs: Observations) -> Seen | str:
     measured = [w for w in obs.windows if not w.job and w.statuses and w.drop is not None]
     if not measured:
         return obs.stopped or "the balance was not read around any answer"
-    free = sorted({s for w in measured if 200 not in w.statuses for s in w.statuses})
-    paid = [w for w in measured if 200 in w.statuses]
-    parts = [f"no drop for {', '.join(map(str, free))}"] if free else []
-    parts += ["a drop for 200"] if any(_dropped(w) for w in paid) else []
     odd = [w for w in measured if _dropped(w) != (200 in w.statuses)]
+    free = sorted({s for w in measured if not _dropped(w) and w not in odd for s in w.statuses})
+    parts = [f"no drop for {', '.join(map(str, free))}"] if free else []
+    paid = [w for w in measured if _dropped(w) and w not in odd]
+    parts += ["a drop for 200"] if paid else []
     parts += [_odd(w) for w in odd[:1]]
     return Seen("; ".join(parts), not odd)
 
@@ -62,7 +62,7 @@ def _dropped(window: Window) -> bool:
 def _odd(window: Window) -> str:
     statuses = ", ".join(map(str, window.statuses))
     if _dropped(window):
-        return f"but ${window.drop:g} for {statuses} ({label(window.probe)})"
+        return f"but it {moved(window.drop or 0.0)} for {statuses} ({label(window.probe)})"
     return f"but no drop for {statuses} ({label(window.probe)})"
 
 

@@ -76,4 +76,7 @@ def announcement(cap: float, schedulers: bool) -> str:
         text += f" Then each of {count} scheduler names costs one image if accepted."
     if cap < contract.cost(1, price):
         return text + " That is below one image: no billed probe will be sent."
-    return text + " A probe that would pass the cap is skipped and says so."
+    return text + (
+        " A probe that would pass the cap is skipped and says so; what each costs is measured"
+        " on the balance, read (free) before and after it."
+    )

@@ -79,24 +79,26 @@ class Runner:
         self.obs.stopped = self.spending.stopped
 
     async def probe(self, probe: Probe) -> Exchange | None:
-        """Send ``probe`` if the budget allows; keep its exchange (or why it was not sent)."""
+        """Send ``probe`` if the budget allows; keep its exchange (or why it was not sent), and
+        settle what it reserved with what the balance measured."""
         held = self.spending.reserve(probe.images) if probe.images else 0.0
         if held is None:
             self.obs.skipped[probe.name] = self.spending.why_not(probe.images)
             return None
+        ex: Exchange | None = None
         with self.cassette(probe.name):
             try:
                 ex = await self.sender.exchange(probe)
             except APIConnectionError as exc:
-                self.obs.skipped[probe.name] = f"no answer: {exc}"
                 if probe.name == "credits":
                     raise
-                ex, bill = None, Bill("maybe" if exc.maybe_billed else "free")
+                self.obs.skipped[probe.name] = f"no answer: {exc}"
+                bill = Bill("maybe" if exc.maybe_billed else "free")
         if ex is not None:
             self.obs.exchanges[probe.name] = ex
-            bill = _bill(ex, probe.images)
             if probe.path != contract.CREDITS_PATH:
                 self.spending.answered(ex.status)
+            bill = _bill(ex, probe.images)
         if probe.images:
             await self.settle(probe.name, held, bill)
         return ex

@@ -16,7 +16,7 @@ from typing import Final
 from realdream._budget import Budget
 from realdream.verify._observations import Bill, Window
 
-__all__ = ["FREE_STRETCH", "Spending", "label"]
+__all__ = ["FREE_STRETCH", "Spending", "label", "moved"]
 
 #: The name of the stretch of free probes measured before anything could spend.
 FREE_STRETCH: Final = "free probes"
@@ -95,9 +95,14 @@ class Spending:
             )
         elif window.matches is False:
             self.stopped = (
-                f"the balance dropped ${window.drop:g} for {label(window.probe)}, which "
+                f"the balance {moved(window.drop)} for {label(window.probe)}, which "
                 f"{_announced(window.bill)}"
             )
+
+
+def moved(drop: float) -> str:
+    """A balance's drop in words (a negative one rose)."""
+    return f"dropped ${drop:g}" if drop >= 0 else f"rose ${-drop:g}"
 
 
 def _actual(held: float, bill: Bill, drop: float | None) -> float:

@@ -125,7 +125,10 @@ def test_a_service_that_bills_an_error_differs_on_billed_statuses_and_stops() ->
     assert liars.spent(service) == pytest.approx(PRICE) == report.spent  # that 406, nothing after
     billed = row(report, "BILLED_STATUSES")
     assert billed.verdict == "differs"
-    assert billed.observed.endswith("but $0.002 for 406 (the content-type probe)")
+    assert (
+        billed.observed
+        == "no drop for 401, 404, 405; but it dropped $0.002 for 406 (the content-type probe)"
+    )
     assert row(report, "GENERATE_PATH").reason.startswith("not sent: spending stopped")
     assert report.exit_code == 1
 

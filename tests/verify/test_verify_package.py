@@ -5,6 +5,7 @@ whichever of its modules is imported first."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,14 @@ def test_the_public_names_are_the_packages_objects() -> None:
     assert realdream.VerifyReport is _report.VerifyReport
     assert realdream.VerifyRow is _rows.VerifyRow
     assert realdream.DEFAULT_VERIFY_MAX_COST == _probes.DEFAULT_VERIFY_MAX_COST == 0.01
+
+
+def test_each_module_imports_only_those_the_package_map_lists_before_it() -> None:
+    listed = re.findall(r"^- (.+?): ", (PACKAGE / "__init__.py").read_text(), re.M)
+    order = [name.strip("`") for line in listed for name in line.split(", ")]
+    assert sorted(order) == sorted(p.stem for p in PACKAGE.glob("_*.py") if p.stem != "__init__")
+    graph = _graph()
+    for index, name in enumerate(order):
+        imported = graph[f"realdream.verify.{name}"]
+        inside = {m.rsplit(".", 1)[1] for m in imported if m.startswith("realdream.verify._")}
+        assert inside <= set(order[:index]), name
