@@ -15,7 +15,6 @@ package. One concept a module, each importing only those listed before it:
 - ``_rows``: a row, a check, and how a check's probe is judged;
 - ``_money_checks``, ``_status_checks``, ``_image_checks``, ``_job_checks``: the checks;
 - ``_table``: every fact's row, in order;
-- ``_recording``: ``--record``'s cassettes;
 - ``_report``: the report and the cost announcement;
 - ``_sender``: one request, with a 429 waited out;
 - ``_job``: the v2 probe's job, from submit to result;

@@ -24,11 +24,11 @@ from realdream._amounts import parse_amount
 from realdream._base import DEFAULT_TIMEOUT, _resolve_key
 from realdream._errors import ConfigurationError
 from realdream._retry import REDACTED
+from realdream.testing.cassettes import recorder
 from realdream.verify._probes import DEFAULT_VERIFY_MAX_COST
-from realdream.verify._recording import Record, recorder
 from realdream.verify._report import VerifyReport
 from realdream.verify._rows import VerifyRow
-from realdream.verify._runner import Runner
+from realdream.verify._runner import Record, Runner
 from realdream.verify._sender import Sleep
 from realdream.verify._table import build_rows
 

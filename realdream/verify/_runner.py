@@ -25,13 +25,14 @@ from realdream.verify._probes import (
     scheduler_probe,
     unconfirmed_schedulers,
 )
-from realdream.verify._recording import Record
 from realdream.verify._report import announcement
 from realdream.verify._sender import Sender, Sleep
 from realdream.verify._spending import FREE_STRETCH, Spending
 
-__all__ = ["Runner"]
+__all__ = ["Record", "Runner"]
 
+#: ``with record(name):`` records the exchanges inside as the cassette ``name`` (``--record``).
+Record = Callable[[str], AbstractContextManager[None]]
 #: Free probes that need no announcement: nothing they send can be billed.
 _UNBILLABLE: Final = tuple(p for p in FREE_PROBES if not p.images)
 _GATED: Final = tuple(p for p in FREE_PROBES if p.images)
