@@ -62,7 +62,6 @@ from realdream._metadata import (
 )
 from realdream._params import GenerationRequest, parse_json_object
 from realdream._policy import MAX_RETRY_WAIT, REDACTED, RetryPolicy
-from realdream._probes import DEFAULT_VERIFY_MAX_COST
 from realdream._result import Credits, GeneratedImage, GenerationResult
 from realdream._version import __version__
 from realdream.contract import (
@@ -78,23 +77,30 @@ from realdream.contract import (
     Limit,
     Scheduler,
 )
+from realdream.verify._probes import DEFAULT_VERIFY_MAX_COST
+
+# Importing the ``realdream/verify/`` package bound the name ``verify`` here to it; the name is
+# the function's (loaded on first use, below), and nothing rebinds it once the package is loaded.
+del verify  # noqa: F821
 
 #: Names whose modules import httpx (and asyncio): loaded on first use, so code that only
 #: validates requests or reads image metadata, and the CLI's --help, start without them.
 _LAZY = {
     **dict.fromkeys(("DEFAULT_MAX_IN_FLIGHT", "AsyncClient"), "realdream._async_client"),
     "Client": "realdream._client",
-    **dict.fromkeys(("VerifyReport", "averify", "verify"), "realdream._verify"),
-    "VerifyRow": "realdream._checks",
+    **dict.fromkeys(("averify", "verify"), "realdream.verify._api"),
+    "VerifyReport": "realdream.verify._report",
+    "VerifyRow": "realdream.verify._rows",
     "DEFAULT_TIMEOUT": "realdream._base",
 }
 
 if _typing.TYPE_CHECKING:  # type checkers see plain imports (and still flag unknown names)
     from realdream._async_client import DEFAULT_MAX_IN_FLIGHT, AsyncClient
     from realdream._base import DEFAULT_TIMEOUT
-    from realdream._checks import VerifyRow
     from realdream._client import Client
-    from realdream._verify import VerifyReport, averify, verify
+    from realdream.verify._api import averify, verify
+    from realdream.verify._report import VerifyReport
+    from realdream.verify._rows import VerifyRow
 else:
 
     def __getattr__(name: str) -> object:

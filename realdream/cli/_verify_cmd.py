@@ -2,7 +2,8 @@
 
 Thin: check the options (before anything is sent), call :func:`realdream.verify`, print one row
 per fact (a rich table on a terminal, tab-separated rows otherwise), write the report. Exit 0
-when nothing differs, 1 when something does, 2 on a usage error.
+when nothing differs, 1 when something does or spending had to stop (a balance drop unlike
+what the service announced, or a balance that cannot be read), 2 on a usage error.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ RecordDir = Annotated[
     typer.Option(
         "--record",
         help="Save every exchange as a vcrpy cassette in this folder (key and balance "
-        "filtered out); replay them with `python -m mocks --replay DIR`.",
+        "filtered out); replay them with `realdream mock --replay DIR`.",
         show_default=False,
     ),
 ]
@@ -124,10 +125,12 @@ def _cells(row: VerifyRow) -> list[str]:
 
 
 def _table(rows: tuple[VerifyRow, ...]) -> Table:
-    from rich.table import Table
+    """The rows as a table that wraps every cell, cutting none (a fact name folds)."""
+    from rich.table import Column, Table
     from rich.text import Text
 
-    table = Table("verdict", "fact", "mark", "check", "expected", "observed")
+    headers = ("verdict", "fact", "mark", "check", "expected", "observed")
+    table = Table(*(Column(name, overflow="fold") for name in headers))
     for row in rows:
         verdict, *rest = _cells(row)
         table.add_row(Text(verdict, style=_STYLE[row.verdict]), *(Text(cell) for cell in rest))
@@ -136,7 +139,8 @@ def _table(rows: tuple[VerifyRow, ...]) -> Table:
 
 def _summary(found: VerifyReport) -> str:
     counts = found.counts()
-    return (
+    text = (
         f"{counts['holds']} hold, {counts['differs']} differ, {counts['not probed']} not probed; "
         f"spent ${found.spent:g} of ${found.max_cost:g} at {found.base_url}"
     )
+    return text + (f"\nspending stopped: {found.stopped}" if found.stopped else "")

@@ -1,6 +1,6 @@
 """Cassettes: real exchanges with the service, recorded with vcrpy and safe to commit.
 
-``realdream verify --record DIR`` writes one YAML cassette per probe; ``python -m mocks
+``realdream verify --record DIR`` writes one YAML cassette per probe; ``realdream mock
 --replay DIR`` answers matching requests from them. vcrpy (the ``verify`` extra) is imported
 only when a cassette is recorded or read.
 

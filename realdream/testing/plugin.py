@@ -24,10 +24,11 @@ Override ``realdream_mock_config`` to change latency, credits, rate limits or fa
 ``pytest --realdream-live`` runs the same tests against the real API instead: the key comes
 from ``SEGMIND_API_KEY`` (without it the run stops before any test), the base URL from
 ``REALDREAM_BASE_URL`` (else Segmind's), and ``--realdream-max-cost`` (USD, default 0.05) caps
-what the whole session may spend: a request that would pass it is not sent and its test is
-skipped. ``realdream_client`` and ``realdream_async_client`` then talk to the API;
-``realdream_mock`` and ``realdream_server`` (the mock's controls, raw HTTP that no cap can
-hold) skip their tests. ``realdream_live`` says which mode a test runs in.
+what the whole session may spend, as the balance measures it (read, free, around every billable
+request): a request whose images, at the highest price per image seen, would pass it is not
+sent and its test is skipped. ``realdream_client`` and ``realdream_async_client`` then talk to
+the API; ``realdream_mock`` and ``realdream_server`` (the mock's controls, raw HTTP that no cap
+can hold) skip their tests. ``realdream_live`` says which mode a test runs in.
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """With ``--realdream-live``: the key and the cap, checked before any test runs."""
     if not config.getoption("realdream_live", default=False):
         return
-    from realdream import contract
-    from realdream.testing._live import DEFAULT_LIVE_MAX_COST, Live, LiveBudget
+    from realdream import Budget, contract
+    from realdream.testing._live import DEFAULT_LIVE_MAX_COST, Live, LiveMeter
 
     key = os.environ.get(contract.API_KEY_ENV, "").strip()
     if not key:
@@ -111,23 +112,27 @@ def pytest_configure(config: pytest.Config) -> None:
     if not math.isfinite(cap) or cap < 0:
         raise pytest.UsageError(f"--realdream-max-cost={cap}: must be a number of USD >= 0")
     base_url = os.environ.get(contract.BASE_URL_ENV) or contract.BASE_URL
-    config.stash[_LIVE] = Live(key, base_url, LiveBudget(cap))
+    config.stash[_LIVE] = Live(key, base_url, LiveMeter(Budget(cap)))
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     live = config.stash.get(_LIVE, None)
     if live is None:
         return None
-    return f"realdream: live against {live.base_url}, at most ${live.budget.cap:g} spent"
+    return f"realdream: live against {live.base_url}, at most ${live.budget.limit:g} spent"
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     live = config.stash.get(_LIVE, None)
-    if live is not None:
-        budget = live.budget
-        terminalreporter.write_line(
-            f"realdream live: spent ${budget.spent:g} of ${budget.cap:g} at {live.base_url}"
-        )
+    if live is None:
+        return
+    budget, pending = live.budget, live.meter.pending
+    held = f" (${pending:g} more held for v2 jobs not seen to end)" if pending else ""
+    terminalreporter.write_line(
+        f"realdream live: spent ${budget.spent:g} of ${budget.limit:g} at {live.base_url}{held}"
+    )
+    if live.meter.stopped:
+        terminalreporter.write_line(f"realdream live: spending stopped: {live.meter.stopped}")
 
 
 def _live(request: pytest.FixtureRequest) -> Live | None:
@@ -177,7 +182,7 @@ def realdream_client(
 
         from realdream.testing._live import CappedTransport
 
-        transport = CappedTransport(httpx.HTTPTransport(), live.budget)
+        transport = CappedTransport(httpx.HTTPTransport(), live.meter)
         with realdream.Client(live.api_key, base_url=live.base_url, transport=transport) as client:
             yield client
         return
@@ -209,7 +214,7 @@ async def realdream_async_client(
     if live is not None:
         from realdream.testing._live import AsyncCappedTransport
 
-        capped = AsyncCappedTransport(httpx.AsyncHTTPTransport(), live.budget)
+        capped = AsyncCappedTransport(httpx.AsyncHTTPTransport(), live.meter)
         async with realdream.AsyncClient(
             live.api_key, base_url=live.base_url, transport=capped
         ) as client:

@@ -13,6 +13,8 @@ import pytest
 
 import realdream.mock as mocks
 from realdream import contract
+from tests.verify import liars
+from tests.verify.apps import service_app, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,3 +113,31 @@ def test_the_contract_suite_runs_live(realdream_server: mocks.RunningMock) -> No
     assert "needs the offline mock" in done.stdout  # the mock-only tests skip, saying why
     assert "realdream live: spent $0.006 of $0.01" in done.stdout
     assert start - realdream_server.service.balance == pytest.approx(0.006)
+
+
+# --- The cap against a service dearer than the contract, or than it says ----------------------
+SIX_IMAGES = """
+import pytest
+
+@pytest.mark.parametrize("n", range(6))
+def test_an_image(realdream_client, n):
+    realdream_client.generate("a fox", img_width=256, img_height=256)
+"""
+
+
+@pytest.mark.parametrize("announced", [0.002, 0.005], ids=["says the contract's", "says its own"])
+def test_a_dearer_service_is_capped_on_what_its_ledger_took(
+    announced: float, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = mocks.MockService(mocks.MockConfig(latency=0.0, cost_per_image=0.005))
+    app = service_app(service, change=liars.announcing(announced))
+    monkeypatch.setenv(contract.API_KEY_ENV, mocks.MOCK_API_KEY)
+    pytester.makepyfile(test_user=SIX_IMAGES)
+    with serving(app) as url:
+        monkeypatch.setenv(contract.BASE_URL_ENV, url)
+        result = pytester.runpytest("--realdream-live", "--realdream-max-cost", "0.012", "-rs")
+    assert liars.spent(service) <= 0.012  # the first image reserved $0.002 and cost $0.005
+    result.assert_outcomes(passed=2, skipped=4)
+    out = result.stdout.str()
+    assert "--realdream-max-cost: $0.005 more would pass the $0.012 cap ($0.01 spent)" in out
+    assert f"realdream live: spent ${liars.spent(service):g} of $0.012" in out

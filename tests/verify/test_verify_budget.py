@@ -94,6 +94,7 @@ def test_free_probes_go_first_and_the_cost_is_announced_before_anything_billable
         ["POST", contract.GENERATE_PATH],  # a malformed key
         ["GET", contract.GENERATE_PATH],
         ["POST", "/v1/realdream-verify-no-such-model"],
+        ["GET", contract.CREDITS_PATH],  # the balance after them: what they cost (free)
     ]
     assert "$0.008 (4 images at $0.002" in log[announced]
     assert "--max-cost is $0.01" in log[announced]

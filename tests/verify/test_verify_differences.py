@@ -95,7 +95,10 @@ def test_another_price_set_with_the_mocks_cost_per_image_option_differs_on_the_p
     service = mocks.MockService(config)
     report = run_verify(service_app(service), max_cost=0.02)
     assert differing(report) == ["COST_PER_IMAGE_USD"]
-    assert row(report, "COST_PER_IMAGE_USD").observed == "$0.003 per image (x-cost)"
+    assert row(report, "COST_PER_IMAGE_USD").observed == (
+        "image: the balance dropped $0.003 per image, x-cost announced $0.003"
+    )
+    assert report.stopped == ""  # an honest price, if not the contract's, stops nothing
 
 
 def test_another_401_text_is_shown_as_observed(service: mocks.MockService) -> None:

@@ -19,9 +19,9 @@ PROBED = [
     "STATUS_TABLE[400]", "LIMITS", "ERROR_BODY_KEY", "GENERATE_PATH", "IMAGE_CONTENT_TYPE",
     "IMAGE_SIZE_AS_REQUESTED", "HEADER_REMAINING_CREDITS", "HEADER_REQUEST_ID", "HEADER_COST",
     "HEADER_GENERATION_TIME", "HEADER_SEED", "RANDOM_SEED", "COST_PER_IMAGE_USD",
-    "BASE64_MANY_KEY", "BASE64_DATA_PREFIX", "BASE64_ALL_SAMPLES", "V2_SUBMIT_PATH",
-    "V2_SUBMIT_KEYS", "V2_STATUS_PATH", "JOB_STATES", "V2_RESULT_PATH", "JOB_OUTPUT_KEY",
-    "JOB_IMAGES_KEY", "JOB_SEED_KEY", "METRIC_COST", "METRIC_REMAINING_CREDITS",
+    "BILLED_STATUSES", "BASE64_MANY_KEY", "BASE64_DATA_PREFIX", "BASE64_ALL_SAMPLES",
+    "V2_SUBMIT_PATH", "V2_SUBMIT_KEYS", "V2_STATUS_PATH", "JOB_STATES", "V2_RESULT_PATH",
+    "JOB_OUTPUT_KEY", "JOB_IMAGES_KEY", "JOB_SEED_KEY", "METRIC_COST", "METRIC_REMAINING_CREDITS",
     "METRIC_INFERENCE_TIME", "METRIC_QUEUE_TIME", "METRIC_TOTAL_TIME", "IMAGE_HOST",
 ]  # fmt: skip
 V2_ROWS = PROBED[PROBED.index("V2_SUBMIT_PATH") :]
@@ -66,8 +66,9 @@ def test_expectations_are_read_from_the_contract(
     monkeypatch.setattr(contract, "COST_PER_IMAGE_USD", 0.005)  # the mock still charges 0.002
     report = run_verify(service_app(service))
     assert differing(report) == ["COST_PER_IMAGE_USD"]
-    assert row(report, "COST_PER_IMAGE_USD").expected == "$0.005 per image (x-cost)"
-    assert row(report, "COST_PER_IMAGE_USD").observed == "$0.002 per image (x-cost)"
+    price = row(report, "COST_PER_IMAGE_USD")
+    assert price.expected.startswith("$0.005 per image, announced (x-cost, metrics.cost)")
+    assert price.observed == "image: the balance dropped $0.002 per image, x-cost announced $0.002"
 
 
 def test_a_service_without_v2_differs_on_the_submit_row_only(service: mocks.MockService) -> None:

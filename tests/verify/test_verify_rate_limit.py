@@ -3,6 +3,8 @@ terminal."""
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -70,3 +72,35 @@ def test_on_a_terminal_the_rows_are_a_table(
     assert "V2_SUBMIT_PATH" in out
     assert "STATUS_TABLE[401-missing-key]" in out
     assert out.count("differs") == 1
+
+
+def _column(lines: list[str], header: str, name: str) -> str:
+    """The text of column ``name`` over ``lines`` of a rich table, joined as one string."""
+    edges = [i for i, char in enumerate(header) if char == "┃"]
+    cells = [part.strip() for part in header.split("┃")[1:-1]]
+    left, right = edges[cells.index(name)], edges[cells.index(name) + 1]
+    return "".join(line[left + 1 : right].strip() for line in lines if line.startswith("│"))
+
+
+def test_at_80_columns_no_fact_is_cut(
+    service: mocks.MockService,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from realdream.cli import main
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "80")
+    report = tmp_path / "report.json"
+    app = service_app(service, v2=apps.FakeV2(service, states=("COMPLETED",)))
+    with apps.serving(app) as url:
+        main(
+            ["verify", "--base-url", url, "--api-key", mocks.MOCK_API_KEY, "--report", str(report)]
+        )
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out).splitlines()  # no styles
+    header = next(line for line in lines if line.startswith("┃"))
+    assert max(len(line) for line in lines[:-1]) <= 80
+    assert "…" not in "\n".join(lines)
+    facts = [row["fact"] for row in json.loads(report.read_text())["rows"]]
+    assert _column(lines, header, "fact") == "".join(facts)  # every name whole, wrapped in place

@@ -1,4 +1,4 @@
-"""The requests ``realdream verify`` sends, what came back, and what they may cost: data only.
+"""The requests ``realdream verify`` sends and what they may cost: data only.
 
 Every path, header, bound and price is read from :mod:`realdream.contract`. Each probe's body
 names the probe in its prompt, so every recorded request is unique (method, path and body) and
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from dataclasses import dataclass
+from typing import Final, Literal
 
 from realdream import contract
 
@@ -20,8 +20,6 @@ __all__ = [
     "MALFORMED_KEY",
     "UNKNOWN_MODEL_PATH",
     "V2_PROBE",
-    "Budget",
-    "Exchange",
     "Probe",
     "billed_probes",
     "payload",
@@ -139,60 +137,3 @@ def scheduler_probe(name: str) -> Probe:
     """One image with scheduler ``name``: a refusal is free, an acceptance costs one image."""
     body = payload(f"scheduler {name}", scheduler=name)
     return Probe(f"scheduler:{name}", "POST", _GENERATE, body, images=1, billed=True)
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One request a probe sent and the answer that came back (header names lower case)."""
-
-    probe: str
-    method: str
-    path: str
-    request_body: bytes
-    status: int
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-    @property
-    def content_type(self) -> str:
-        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
-
-    def json(self) -> Any:
-        """The body as JSON, or ``None`` when it is not JSON."""
-        try:
-            return json.loads(self.body)
-        except (ValueError, RecursionError):
-            return None
-
-
-class Budget:
-    """What the run may still spend: reserve before a request that may bill, then settle.
-
-    The price per image starts as the contract's and becomes the server's once an answer
-    reports it (``x-cost``).
-    """
-
-    def __init__(self, cap: float, price: float = contract.COST_PER_IMAGE_USD) -> None:
-        self.cap = cap
-        self.price = price
-        self.spent = 0.0
-        self._held = 0.0
-
-    def fits(self, images: int) -> bool:
-        return self.spent + self._held + contract.cost(images, self.price) <= self.cap + 1e-9
-
-    def reserve(self, images: int) -> float | None:
-        """Hold the cost of ``images``; ``None`` when it would pass the cap."""
-        if not self.fits(images):
-            return None
-        held = contract.cost(images, self.price)
-        self._held += held
-        return held
-
-    def settle(self, held: float, spent: float) -> None:
-        """Turn a reservation into what was really spent (``0`` when nothing was billed)."""
-        self._held = max(0.0, self._held - held)
-        self.spent = round(self.spent + spent, 6)
