@@ -252,7 +252,7 @@ class _Deployment:
         for name, value in self.plan.limits.variables().items():
             self._call(f"setting the variable {name}", self._set_variable, name, value)
         self._call("uploading the files", self._upload)
-        self._call("reading the Space's storage", self._warn_about_restarts)
+        self._warn_about_restarts()
         return f"{self.api.endpoint}/spaces/{self.repo_id}"
 
     def _call(self, action: str, step: Callable[..., None], *args: str) -> None:
@@ -322,16 +322,24 @@ class _Deployment:
         print(f"Uploaded {len(self.plan.files)} files ({len(stale)} stale removed)", file=self.out)
 
     def _warn_about_restarts(self) -> None:
+        """Warn when neither storage nor a floor survives restarts; the Space is deployed, so
+        a failure to read them only makes the warning say "unless"."""
+        floor, storage = self.plan.min_balance, None
+        try:
+            storage = self._has_storage()
+            if self.plan.limits.min_balance_usd is None:
+                current = self.api.get_space_variables(self.repo_id).get(MIN_BALANCE_ENV)
+                floor = _as_usd(current.value if current is not None else None)
+        except Exception:  # the Hub's error, whatever it is: the deployment itself succeeded
+            pass
+        _warn(self.err, restart_warning(floor, storage=storage))
+
+    def _has_storage(self) -> bool:
         runtime = self.api.get_space_runtime(self.repo_id)
         volumes = getattr(runtime, "volumes", None) or []
-        storage = bool(runtime.storage) or any(
+        return bool(runtime.storage) or any(
             getattr(volume, "mount_path", None) == str(SPACE_DATA_DIR) for volume in volumes
         )
-        floor = self.plan.min_balance
-        if self.plan.limits.min_balance_usd is None:
-            current = self.api.get_space_variables(self.repo_id).get(MIN_BALANCE_ENV)
-            floor = _as_usd(current.value if current is not None else None)
-        _warn(self.err, restart_warning(floor, storage=storage))
 
 
 def _as_usd(text: str | None) -> float:

@@ -74,8 +74,10 @@ def test_running_it_again_updates_the_space_and_removes_files_it_no_longer_has(
     old = {"realdream/_gone.py": b"old = 1\n", "demo/app_notes.md": b"old\n", "notes.md": b"mine"}
     hub.spaces["owner/realdream"] = Space(sdk="gradio", files={**INITIAL_FILES, **old})
     hub.spaces["owner/realdream"].variables[DAILY_BUDGET_ENV] = "3"
-    ran = deploy("owner/realdream")
+    ran = deploy("owner/realdream", "--private")
     assert ran.returncode == 0, ran.stderr
+    assert hub.spaces["owner/realdream"].private  # an existing public Space made private
+    assert len(hub.requests_to("/owner/realdream/settings", method="PUT")) == 1
     files = hub.spaces["owner/realdream"].files
     assert "realdream/_gone.py" not in files
     assert "demo/app_notes.md" not in files
