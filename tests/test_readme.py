@@ -69,8 +69,12 @@ def test_every_relative_link_of_the_readme_resolves() -> None:
         assert (ROOT / link).exists(), link
 
 
+#: What a user's shell has: the environment's ``bin`` first (``realdream``, ``python``).
+_PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 def _run(code: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    environ = {**_CLEAN_ENV, **env, "PYTHONPATH": str(ROOT)}
+    environ = {**_CLEAN_ENV, **env, "PATH": _PATH, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, env=environ, capture_output=True, text=True,
         timeout=120, check=False,
@@ -122,7 +126,7 @@ def test_a_shell_example_runs_against_the_mock(
         **_CLEAN_ENV,
         realdream.API_KEY_ENV: mock_server.api_key,
         realdream.BASE_URL_ENV: mock_server.base_url,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": _PATH,
         "PYTHONPATH": str(ROOT),
         "HF_HUB_OFFLINE": "1",  # a dry run reaches no Hub
     }

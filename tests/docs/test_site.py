@@ -34,12 +34,14 @@ def test_every_page_is_in_the_nav_and_every_entry_is_a_page() -> None:
     nav = list(_nav_pages(_config()["nav"]))
     pages = sorted(path.relative_to(DOCS).as_posix() for path in DOCS.rglob("*.md"))
     assert sorted(nav) == pages
-    assert {"architecture.md", "testing.md", "deploy.md", "api/realdream.md"} <= set(nav)
+    assert {"architecture.md", "testing.md", "deploy.md", "mcp.md", "api/realdream.md"} <= set(nav)
 
 
-def test_the_api_reference_covers_the_three_public_packages() -> None:
+def test_the_api_reference_covers_the_public_packages() -> None:
     directives = "".join(path.read_text() for path in (DOCS / "api").glob("*.md"))
-    for package in ("realdream", "realdream.contract", "realdream.mock", "realdream.testing"):
+    for package in (
+        "realdream", "realdream.contract", "realdream.mock", "realdream.testing", "realdream.mcp"
+    ):
         assert re.search(rf"^::: {re.escape(package)}(\.\w+)*$", directives, re.M), package
 
 
