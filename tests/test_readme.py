@@ -59,6 +59,10 @@ def test_the_readme_is_a_front_door() -> None:
     assert "MockTransport" in first.code
     runners = {block.runner for block in code_blocks() if block.page == "README.md"}
     assert {"plain", "mock-env", "pytest", "demo", "shell"} <= runners
+    readme_python = [block for block in code_blocks(lang="python") if block.page == "README.md"]
+    assert any(  # an MCP example that runs for free, against the offline mock
+        '"mcp", "--mock"' in block.code and block.runner == "plain" for block in readme_python
+    )
 
 
 def test_every_relative_link_of_the_readme_resolves() -> None:

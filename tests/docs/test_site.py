@@ -37,10 +37,28 @@ def test_every_page_is_in_the_nav_and_every_entry_is_a_page() -> None:
     assert {"architecture.md", "testing.md", "deploy.md", "mcp.md", "api/realdream.md"} <= set(nav)
 
 
+def _guide() -> list[str]:
+    (guide,) = [entry["Guide"] for entry in _config()["nav"] if "Guide" in entry]
+    return list(_nav_pages(guide))
+
+
+def test_the_home_page_and_the_readme_link_every_guide_page() -> None:
+    home = (DOCS / "index.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "mcp.md" in _guide()
+    for page in _guide():
+        assert f"]({page})" in home, page
+        assert f"](docs/{page})" in readme, page
+
+
 def test_the_api_reference_covers_the_public_packages() -> None:
     directives = "".join(path.read_text() for path in (DOCS / "api").glob("*.md"))
     for package in (
-        "realdream", "realdream.contract", "realdream.mock", "realdream.testing", "realdream.mcp"
+        "realdream",
+        "realdream.contract",
+        "realdream.mock",
+        "realdream.testing",
+        "realdream.mcp",
     ):
         assert re.search(rf"^::: {re.escape(package)}(\.\w+)*$", directives, re.M), package
 
