@@ -319,24 +319,22 @@ def _watch(
     expected_s: float,
     clock: Callable[[], float],
 ) -> _T:
-    """Run a job in a worker thread; show every state it reports, in order, and the time since
-    the submit in between (Gradio's progress belongs to this thread, so the worker only queues
-    its reports)."""
+    """Run a job in a worker thread; show every state it reports, in order (also those of a
+    job that ends in an error), and the time since the submit in between (Gradio's progress
+    belongs to this thread, so the worker only queues its reports)."""
     reports: queue.SimpleQueue[_jobs.State] = queue.SimpleQueue()
     shown = _Shown(progress, expected_s, clock)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(run, reports.put)
         while True:
+            done = future.done()  # read first: a finished worker has queued all its reports
             while not reports.empty():
                 shown.report(reports.get())
-            try:
-                result = future.result(timeout=_TICK_S)
-            except concurrent.futures.TimeoutError:
+            if done:
+                return future.result()
+            concurrent.futures.wait([future], timeout=_TICK_S)
+            if not future.done():
                 shown.tick()
-                continue
-            while not reports.empty():
-                shown.report(reports.get())
-            return result
 
 
 class _Shown:
