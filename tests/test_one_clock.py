@@ -31,7 +31,7 @@ SEAMS = ("clock", "sleep")
 
 #: Folders whose tests still keep clocks of their own (issue 20, point 4). Empty it, folder by
 #: folder, as each moves onto the shipped clock; the strict xfail says when one is done.
-PENDING = frozenset({"cli", "demo", "verify"})
+PENDING = frozenset({"cli", "verify"})
 
 
 def _folders() -> list[str]:
