@@ -130,10 +130,13 @@ class GenerationRequest(BaseModel, metaclass=_OurValidationError):
         return value
 
     @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> GenerationRequest:
-        """Validate ``obj``; raises :class:`~realdream.ValidationError`, as every way in does."""
+    def model_validate(cls, obj: Any, **kwargs: Any) -> GenerationRequest:
+        """Validate ``obj``; raises :class:`~realdream.ValidationError`, as every way in does.
+
+        ``kwargs`` are pydantic's (``strict``, ``context``...), all keyword-only.
+        """
         try:
-            return super().model_validate(obj, *args, **kwargs)
+            return super().model_validate(obj, **kwargs)
         except pydantic.ValidationError as exc:
             raise _translate(exc, obj if isinstance(obj, Mapping) else {}) from None
 
@@ -305,7 +308,7 @@ def _describe(field: str, error_type: str, value: Any, *, whole: bool) -> str:
 
 def _allowed(field: str, value: Any) -> str:
     if field in ("prompt", "negative_prompt"):
-        return _allowed_text(field, value)
+        return _allowed_text(value)
     if field == "scheduler":
         names = f"one of the {len(SCHEDULERS)} scheduler names (see realdream.SCHEDULERS)"
         hint = _suggest(value, SCHEDULERS) if isinstance(value, str) else ""
@@ -315,7 +318,7 @@ def _allowed(field: str, value: Any) -> str:
     return _allowed_number(field, value)
 
 
-def _allowed_text(field: str, value: Any) -> str:
+def _allowed_text(value: Any) -> str:
     if not isinstance(value, str):
         return "must be a string"
     if len(value) > PROMPT_MAX_LENGTH:
@@ -334,8 +337,8 @@ def _allowed_number(field: str, value: Any) -> str:
         return f"must be {kind}, {rule}, not {type(value).__name__}"
     if isinstance(value, float) and not math.isfinite(value):
         return f"must be a finite number {rule}"
-    if isinstance(value, float) and not is_float:
-        return f"must be {kind}, {rule}, not float"
+    if isinstance(value, float) and not is_float and not value.is_integer():
+        return f"must be {kind}, {rule}, not float"  # 5.0 is an integer, as in JSON Schema
     return f"must be {rule}"
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import realdream
 from realdream import LIMITS, GenerationRequest, ValidationError
-from realdream._params import MAX_JSON_DEPTH, parse_json_object
+from realdream._params import _INT_FIELDS, MAX_JSON_DEPTH, _int_field, _num, parse_json_object
 
 #: Every character Python's str.isspace() calls whitespace, in the whole of Unicode.
 SPACES = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
@@ -47,6 +47,16 @@ def test_a_parameter_name_that_is_not_a_string_is_refused_by_name():
     with pytest.raises(ValidationError) as info:
         GenerationRequest.model_validate({"prompt": "x", 7: "seven"})
     assert str(info.value) == "7: is not a parameter (parameter names are strings)"
+
+
+def test_pydantic_s_options_reach_pydantic():
+    loose = GenerationRequest.model_validate({"prompt": "x", "samples": "2"}, strict=False)
+    assert loose.samples == 2
+
+
+def test_the_constructor_takes_no_positional_arguments():
+    with pytest.raises(TypeError):
+        GenerationRequest("a lighthouse", prompt="x")
 
 
 def test_the_constructor_validates_as_create_does():
@@ -129,6 +139,7 @@ def test_errors_come_in_the_declared_field_order_whatever_the_input_order():
         ("SEED", "; did you mean 'seed'?"),
         ("guidance", "; did you mean 'guidance_scale'?"),
         ("num_steps", "; did you mean 'num_inference_steps'?"),
+        ("guide", "; did you mean 'guidance_scale'?"),
         ("cfg", ""),
     ],
 )
@@ -144,6 +155,7 @@ def test_an_unknown_parameter_suggests_the_one_meant(name, hint):
             "; did you mean 'DPM++ 2M Karras' or 'DPM++ 2M SDE Karras' or 'DPM++ 2S a Karras'?",
         ),
         ("euler", "; did you mean 'Euler' or 'Euler a'?"),
+        ("EULER", "; did you mean 'Euler'?"),
         ("zzz", ""),
     ],
 )
@@ -168,6 +180,11 @@ def test_the_whitespace_table_is_the_one_python_knows():
 def test_a_prompt_of_only_unicode_whitespace_is_blank(prompt):
     shown = repr(prompt) if len(repr(prompt)) <= 60 else repr(prompt)[:59] + "…"
     assert str(_refusal(prompt=prompt)) == f"prompt={shown}: must not be blank"
+
+
+def test_a_blank_prompt_at_the_length_limit_is_blank_not_too_long():
+    prompt = " " * realdream.PROMPT_MAX_LENGTH
+    assert str(_refusal(prompt=prompt)).endswith(": must not be blank")
 
 
 @given(
@@ -205,6 +222,15 @@ class _NoRepr:
             "img_width=2.5: must be an integer, a multiple of 8 between 256 and 2048, not float",
         ),
         ({"samples": None}, "samples=None: must be an integer, between 1 and 4, not NoneType"),
+        ({"samples": 5.0}, "samples=5.0: must be between 1 and 4"),
+        (
+            {"seed": 2**199},  # 200 bits: the largest shown in digits
+            f"seed={2**199}: must be between -1 and 999999999999999",
+        ),
+        (
+            {"seed": 2**200},
+            "seed=<an integer of more than 32 digits>: must be between -1 and 999999999999999",
+        ),
         (
             {"samples": _NoRepr()},
             "samples=<_NoRepr>: must be an integer, between 1 and 4, not _NoRepr",
@@ -291,6 +317,21 @@ def test_a_body_that_is_not_one_json_object_is_refused_in_one_line(body, message
     assert str(info.value) == message
 
 
+@pytest.mark.parametrize("body", ["{}", '{"a": {}}', '{"a": []}', '{"a": [[], {}]}'])
+def test_empty_objects_and_arrays_are_read(body):
+    assert parse_json_object(body) == json.loads(body)
+
+
+@pytest.mark.parametrize("empty", ["{}", "[]"])
+def test_an_empty_container_counts_as_one_level(empty):
+    inner = empty
+    for _ in range(MAX_JSON_DEPTH - 2):
+        inner = "[" + inner + "]"
+    assert parse_json_object('{"a": ' + inner + "}")
+    with pytest.raises(ValidationError, match="nests deeper"):
+        parse_json_object('{"a": [' + inner + "]}")
+
+
 @pytest.mark.parametrize("wrap", ["[{}]", '{{"k": {}}}'], ids=["arrays", "objects"])
 def test_nesting_is_allowed_to_the_limit_and_refused_past_it(wrap):
     def nested(levels: int) -> str:  # the outer object is one level
@@ -337,3 +378,43 @@ def test_only_minus_one_is_a_random_seed(seed):
 def test_a_float_that_is_not_whole_stays_a_float_and_is_refused():
     assert str(_refusal(prompt="x", samples=2.5)).endswith("not float")
     assert str(_refusal(prompt="x", img_width=math.inf)).startswith("img_width=inf: ")
+
+
+@pytest.mark.parametrize("name", _INT_FIELDS)
+def test_each_integer_field_takes_its_bounds_and_default_from_the_contract(name):
+    limit = LIMITS[name]
+    field = _int_field(name, "what it is")
+    schema = pydantic.TypeAdapter(int).json_schema()  # the plain type, then the field's rules
+    rules = {type(m).__name__: m for m in field.metadata}
+    assert field.default == int(limit.default)
+    assert field.description == "what it is"
+    assert rules["Ge"].ge == int(limit.minimum)
+    assert rules["Le"].le == int(limit.maximum)
+    step = rules.get("MultipleOf")
+    assert (step.multiple_of if step else 1) == limit.step
+    assert schema == {"type": "integer"}
+
+
+@pytest.mark.parametrize(("value", "shown"), [(8.0, "8"), (25, "25"), (1.5, "1.5"), (0.25, "0.25")])
+def test_a_bound_is_shown_whole_when_it_is_whole(value, shown):
+    assert _num(value) == shown
+
+
+def test_more_samples_than_one_ask_for_json_and_one_sample_keeps_the_choice():
+    assert GenerationRequest.create(prompt="x", samples=2, seed=1).as_sent().base64 is True
+    assert GenerationRequest.create(prompt="x", samples=1, seed=1).as_sent().base64 is False
+
+
+def test_a_random_seed_is_drawn_from_the_whole_range_up_to_its_maximum(monkeypatch):
+    import secrets
+
+    drawn: list[int] = []
+
+    def highest(bound: int) -> int:  # the largest value secrets.randbelow(bound) can return
+        drawn.append(bound)
+        return bound - 1
+
+    monkeypatch.setattr(secrets, "randbelow", highest)
+    resolved = GenerationRequest.create(prompt="x").with_resolved_seed()
+    assert resolved.seed == LIMITS["seed"].maximum
+    assert drawn == [int(LIMITS["seed"].maximum) + 1]
