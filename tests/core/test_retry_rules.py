@@ -109,6 +109,15 @@ def test_a_failure_without_a_request_names_no_host_and_an_empty_one_says_no_deta
     assert str(info.value) == "Could not reach the server (ConnectError: no detail)."
 
 
+def test_a_request_without_a_host_names_the_server():
+    request = httpx.Request("POST", "/v1/x")
+    with pytest.raises(realdream.APIConnectionError) as info:
+        RetryState(RetryPolicy(max_retries=0)).after_exception(
+            httpx.ConnectError("x", request=request)
+        )
+    assert str(info.value) == "Could not reach the server (ConnectError: x)."
+
+
 def test_the_message_names_a_default_port_by_the_host_alone():
     request = httpx.Request("POST", "https://api.example.test/v1/x")
     with pytest.raises(realdream.APITimeoutError) as info:
@@ -222,6 +231,8 @@ def test_an_unreadable_error_answer_keeps_its_headers_and_its_scrubbed_cause(sta
         state.after_unreadable(response, cause)
     assert info.value.status_code == status
     assert info.value.request_id == REQUEST_ID
+    assert info.value.body == b""
+    assert info.value.message == "(empty response body)"
     assert info.value.__cause__ is cause
     assert request.headers["x-api-key"] == realdream.REDACTED
     assert str(cause) == f"dropped while {realdream.REDACTED} waited"
@@ -346,7 +357,7 @@ def test_an_error_body_echoing_the_key_is_kept_with_the_key_replaced():
 
 
 def test_without_a_secret_an_error_body_is_kept_as_it_came():
-    body = b'{"error": "bad key XXSG_1"}'
+    body = b'{"error": "bad key XXXX"}'  # nothing, not even a placeholder, is replaced
     with pytest.raises(realdream.AuthenticationError) as info:
         RetryState(RetryPolicy()).after_response(httpx.Response(401, content=body))
     assert info.value.body == body
