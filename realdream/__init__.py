@@ -63,6 +63,7 @@ from realdream._metadata import (
 from realdream._params import GenerationRequest, parse_json_object
 from realdream._policy import MAX_RETRY_WAIT, REDACTED, RetryPolicy
 from realdream._result import Credits, GeneratedImage, GenerationResult
+from realdream._sent import SentRequest
 from realdream._version import __version__
 from realdream.contract import (
     API_KEY_ENV,
@@ -170,6 +171,7 @@ __all__ = [
     "RealDreamError",
     "RetryPolicy",
     "Scheduler",
+    "SentRequest",
     "ServerError",
     "ServiceUnavailableError",
     "SpendLimitError",

@@ -44,14 +44,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from realdream import contract
 from realdream._headers import parse_datetime, server_wait
+from realdream._sent import SentRequest
 from realdream.contract import StatusRule
-
-if TYPE_CHECKING:
-    from realdream._params import GenerationRequest
 
 __all__ = [
     "APIConnectionError",
@@ -92,8 +89,9 @@ class RealDreamError(Exception):
     #: True when the request may have cost credits: it was sent and its fate is unknown, or
     #: an HTTP 200 arrived (only 200 is billed, and anything after a 200 counts as paid).
     maybe_billed: bool = False
-    #: The request as sent (seed resolved), when the error happened after sending it.
-    request: GenerationRequest | None = None
+    #: The request as sent (seed resolved), when the error happened after sending it: the
+    #: :class:`~realdream.GenerationRequest` itself, typed by its shape (:class:`SentRequest`).
+    request: SentRequest | None = None
 
 
 class ValidationError(RealDreamError, ValueError):

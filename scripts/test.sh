@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian/Ubuntu machine, then run it all:
-# lint, types, and the whole pytest suite (browser tests included).
+# lint, types, the docs site (a broken link or reference fails), and the whole pytest suite
+# (browser tests included).
 #   bash scripts/test.sh            # everything
 #   bash scripts/test.sh -k retry   # extra arguments go to pytest
 set -euo pipefail
@@ -23,4 +24,6 @@ export GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+# The docs site (mkdocs, Material, mkdocstrings: the "docs" extra, part of "test") into site/.
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet
 HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" .venv/bin/python -m pytest "$@"

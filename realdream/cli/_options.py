@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -212,7 +211,9 @@ def shared_options(*, retries: int, retries_help: str) -> Callable[[_Command], _
     shared = _shared_parameters(retries, retries_help)
 
     def decorate(command: _Command) -> _Command:
-        hints = typing.get_type_hints(command, include_extras=True)
+        # not typing.get_type_hints: before Python 3.11 it wraps ``Annotated[X | None, Option]
+        # = None`` in Optional, which hides the Option (and its callback) from typer
+        hints = inspect.get_annotations(command, eval_str=True)
         own = [
             p.replace(annotation=hints[p.name])
             for p in inspect.signature(command).parameters.values()

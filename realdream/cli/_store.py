@@ -195,7 +195,7 @@ class Store:
         the raw body of an unreadable HTTP 200 (saved here; call in a worker thread)."""
         fields: dict[str, Any] = {
             "maybe_billed": exc.maybe_billed,
-            "request": payload(exc.request or sent),
+            "request": exc.request.payload if exc.request is not None else payload(sent),
         }
         billed = getattr(exc, "billed", None)
         if isinstance(billed, bool):

@@ -22,6 +22,7 @@ from realdream import (
     GenerationRequest,
     GenerationResult,
     JobExpiredError,
+    JobPendingError,
     RealDreamError,
     ValidationError,
     contract,
@@ -46,8 +47,6 @@ logger = logging.getLogger("realdream.mcp")
 Saver = Callable[[GenerationResult], Sequence[Path]]
 #: Jobs this server remembers submitting (a job lives one hour at most).
 _MAX_JOBS: Final = 1000
-#: How long ``get_image_job`` waits to download a job it has just seen complete.
-_COLLECT_TIMEOUT_S: Final = 60.0
 
 
 @dataclass
@@ -126,25 +125,26 @@ class ImageTools:
 
     # --- free tools ----------------------------------------------------------------------------
     async def get_image_job(self, arguments: Mapping[str, Any]) -> ToolResult:
+        """One read of the job's result: its images once it completed, else its state."""
         request_id = _request_id(arguments)
         known = self._jobs.get(request_id)
         try:
             job = self.client.job(request_id, request=known.request if known else None)
-            status = await job.status()
+            result = await job.result()
         except ValidationError as exc:
             raise ToolError(f"Invalid request_id: {exc}") from None
-        except JobExpiredError as exc:
+        except JobPendingError as exc:
+            message = f"Job {request_id} is {exc.state}: ask again in a few seconds."
+            return text(message, {"request_id": request_id, "state": exc.state})
+        except (GenerationFailedError, JobExpiredError) as exc:  # it ended without a result
             self._forget(request_id, exc)
             raise ToolError(_failed(exc)) from None
-        except RealDreamError as exc:
+        except RealDreamError as exc:  # what is held stays held: the job may be collected later
             raise ToolError(_failed(exc)) from None
-        if status.failure is not None:
-            self._forget(request_id, status.failure)
-            raise ToolError(_failed(status.failure))
-        if status.state != "COMPLETED":
-            message = f"Job {request_id} is {status.state}: ask again in a few seconds."
-            return text(message, {"request_id": request_id, "state": status.state})
-        return await self._collect(job, known)
+        if known is not None and known.held is not None:  # paid once, however often collected
+            held, known.held = known.held, None
+            self.cap.settle(held, result.cost, len(result.images), _paid_for(result))
+        return self._present(result)
 
     async def get_credits(self, arguments: Mapping[str, Any]) -> ToolResult:
         _no_arguments(arguments)
@@ -175,16 +175,6 @@ class ImageTools:
         return text(message, {"samples": samples, "cost_usd": estimate, "fits": fits})
 
     # --- helpers -------------------------------------------------------------------------------
-    async def _collect(self, job: AsyncJob, known: _Submitted | None) -> ToolResult:
-        try:
-            result = await job.wait(_COLLECT_TIMEOUT_S)
-        except RealDreamError as exc:  # the job completed: it is billed whatever happens next
-            raise ToolError(_failed(exc)) from None
-        if known is not None and known.held is not None:  # paid once, however often collected
-            held, known.held = known.held, None
-            self.cap.settle(held, result.cost, len(result.images), _paid_for(result))
-        return self._present(result)
-
     def _present(self, result: GenerationResult) -> ToolResult:
         files: Sequence[Path] = ()
         problem = None

@@ -161,8 +161,10 @@ class Offline:
         return Seams(**given)
 
     async def async_sleep(self, seconds: float) -> None:
-        """Skip ahead, and let the other tasks run (as a real sleep would)."""
-        self.clock.sleep(seconds)
+        """Skip ahead on the shipped clock, then let the other tasks run (as a real sleep would:
+        a v2 job's polls must not keep the other workers from submitting theirs). A test whose
+        requests must reach the mock the moment their wait ends passes ``clock.async_sleep``."""
+        await self.clock.async_sleep(seconds)
         await asyncio.sleep(0)
 
     def _fail(self, request: httpx.Request) -> httpx.Response | None:

@@ -13,6 +13,7 @@ import pytest
 
 import realdream.mock as mocks
 from realdream.cli import main
+from realdream.testing.clock import SkipAheadClock
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,9 @@ def mock_server() -> Iterator[mocks.RunningMock]:
 def mock_args(mock_server: mocks.RunningMock) -> list[str]:
     """The options that point the command line at :func:`mock_server`."""
     return ["--base-url", mock_server.base_url, "--api-key", mock_server.api_key]
+
+
+@pytest.fixture
+def clock() -> SkipAheadClock:
+    """The shipped fake clock, frozen: it moves only when someone sleeps on it."""
+    return SkipAheadClock(frozen=True)

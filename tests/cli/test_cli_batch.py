@@ -18,7 +18,7 @@ from realdream.cli._app import run
 from realdream.cli._backoff import BackoffGate
 from realdream.cli._common import Seams
 from realdream.cli._manifest import MANIFEST_NAME, Manifest
-from tests.cli._fakes import FakeTime
+from realdream.testing.clock import SkipAheadClock
 
 Cli = Callable[..., Any]  # the `cli` fixture (tests/cli/conftest.py)
 SMALL = ["--width", "256", "--height", "256"]
@@ -71,20 +71,20 @@ def test_a_batch_of_50_with_injected_faults_completes_and_a_rerun_pays_nothing(
     assert not list(out.glob(".*.part"))
 
 
-Event = tuple[str, float, str]  # ("sent" | "closed", fake time, prompt sent | "")
+Event = tuple[str, float, str]  # ("sent" | "closed", fake time since start, prompt sent | "")
 
 
 class LoggingGate(BackoffGate):
-    """The batch's back-off gate on a fake clock, noting until when each 429 closes it."""
+    """The batch's back-off gate on the fake clock, noting until when each 429 closes it."""
 
-    def __init__(self, time: FakeTime, events: list[Event]) -> None:
-        super().__init__(clock=time.clock, sleep=time.sleep)
-        self.time = time
+    def __init__(self, clock: SkipAheadClock, events: list[Event]) -> None:
+        super().__init__(clock=clock, sleep=clock.async_sleep)
+        self.clock = clock
         self.events = events
 
     def rate_limited(self, retry_after: float | None) -> float:
         delay = super().rate_limited(retry_after)
-        self.events.append(("closed", self.time.now + delay, ""))
+        self.events.append(("closed", self.clock.now - self.clock.start + delay, ""))
         return delay
 
 
@@ -93,15 +93,18 @@ class SendLog(httpx.AsyncBaseTransport):
     first is held until the first (the scripted 429) is answered, so the other workers' next
     requests surely reach the gate after it closed."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, time: FakeTime, events: list[Event]):
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, clock: SkipAheadClock, events: list[Event]
+    ) -> None:
         self.inner = inner
-        self.time = time
+        self.clock = clock
         self.events = events
         self.first_answered = asyncio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         first = not self.events
-        self.events.append(("sent", self.time.now, json.loads(request.content)["prompt"]))
+        prompt = json.loads(request.content)["prompt"]
+        self.events.append(("sent", self.clock.now - self.clock.start, prompt))
         if not first:
             await self.first_answered.wait()
         try:
@@ -113,18 +116,15 @@ class SendLog(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-async def _no_wait(seconds: float) -> None:
-    await asyncio.sleep(0)
-
-
 def test_a_rate_limit_holds_back_every_worker_until_the_shared_gate_reopens(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clock: SkipAheadClock
 ) -> None:
-    time, events = FakeTime(), list[Event]()
+    events = list[Event]()
     seams = Seams(
-        async_transport=SendLog(httpx.AsyncHTTPTransport(), time, events),
-        gate=LoggingGate(time, events),
-        async_sleep=_no_wait,  # the refused request's own retry wait is not the point here
+        async_transport=SendLog(httpx.AsyncHTTPTransport(), clock, events),
+        gate=LoggingGate(clock, events),
+        async_sleep=clock.async_sleep,  # the refused request's own retry wait: the same clock
+        clock=clock,
     )
     batch = write_batch(tmp_path / "batch.txt", 6)
     with mocks.serve(mocks.MockConfig(latency=0.0)) as server:
@@ -144,7 +144,10 @@ def test_a_rate_limit_holds_back_every_worker_until_the_shared_gate_reopens(
     assert {prompt for _, prompt in after} - {refused}, "no other worker met the closed gate"
     assert reopens_at > 0
     assert min(t for t, _ in after) == pytest.approx(reopens_at)
-    assert time.sleeps  # waited on the gate's (fake) clock, not for real
+    assert clock.slept  # waited on the (fake) clock, not for real
+    # and only as long as the gate stayed closed: the others waited what the refused request's
+    # own retry wait left of it
+    assert clock.now - clock.start == pytest.approx(reopens_at)
 
 
 def test_an_invalid_line_stops_everything_before_a_request(

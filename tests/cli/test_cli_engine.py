@@ -12,17 +12,13 @@ import pytest
 import realdream
 import realdream.mock as mocks
 from realdream import read_parameters, request_from_parameters
-from realdream.cli._backoff import batch_client
+from realdream.cli._backoff import BackoffGate, batch_client
 from realdream.cli._batchfile import BatchItem, parse_batch
 from realdream.cli._engine import BatchRunner
 from realdream.cli._manifest import MANIFEST_NAME, Manifest
 from realdream.cli._run import BatchOptions, BatchReport, Outcome, Plan
 from realdream.mock._ledger import to_micros
-
-
-async def _no_wait(seconds: float) -> None:
-    await asyncio.sleep(0)
-
+from realdream.testing.clock import SkipAheadClock
 
 SMALL = {"img_width": 256, "img_height": 256}  # quick to render and encode
 
@@ -79,13 +75,16 @@ def run_batch(
     interrupt_when_reserved: int | None = None,
 ) -> BatchReport:
     async def go() -> BatchReport:
+        clock = SkipAheadClock(frozen=True)  # retries and back-offs take no real time
         client = batch_client(
             mocks.MOCK_API_KEY,
             base_url="http://mock",
             concurrency=concurrency,
             max_retries=8,
             transport=mocks.AsyncMockTransport(service),
-            sleep=_no_wait,
+            gate=BackoffGate(clock=clock, sleep=clock.async_sleep),
+            sleep=clock.async_sleep,
+            clock=clock,
         )
         options = BatchOptions(out, concurrency, ".png", max_cost, retry_unknown)
         listener = Interrupter(interrupts, service, interrupt_when_reserved)

@@ -1,4 +1,4 @@
-"""The budget and the shared back-off gate, driven by fake clocks."""
+"""The budget and the shared back-off gate, driven by the shipped fake clock."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from realdream import Budget
 from realdream._retry import INITIAL_BACKOFF, MAX_BACKOFF
 from realdream.cli._backoff import BackoffGate, GatedTransport
 from realdream.contract import COST_PER_IMAGE_USD
-from tests.cli._fakes import FakeTime
+from realdream.testing.clock import SkipAheadClock
 
 
 # --- budget ----------------------------------------------------------------------------------
@@ -43,18 +43,19 @@ def test_budget_estimate_rises_to_what_the_server_charges() -> None:
 
 
 # --- gate ------------------------------------------------------------------------------------
-def test_gate_waits_for_the_servers_reset() -> None:
-    time = FakeTime()
-    gate = BackoffGate(clock=time.clock, sleep=time.sleep)
+def test_gate_waits_for_the_servers_reset(clock: SkipAheadClock) -> None:
+    gate = BackoffGate(clock=clock, sleep=clock.async_sleep)
     assert gate.rate_limited(3.0) == 3.0
     asyncio.run(gate.wait())
-    assert time.now == pytest.approx(3.0)
+    assert clock.now - clock.start == pytest.approx(3.0)
+    assert clock.slept == [pytest.approx(3.0)]
     assert gate.remaining == 0
 
 
-def test_gate_backs_off_exponentially_without_a_reset_and_resets_on_success() -> None:
-    time = FakeTime()
-    gate = BackoffGate(clock=time.clock, sleep=time.sleep)
+def test_gate_backs_off_exponentially_without_a_reset_and_resets_on_success(
+    clock: SkipAheadClock,
+) -> None:
+    gate = BackoffGate(clock=clock, sleep=clock.async_sleep)
     delays = [gate.rate_limited(None) for _ in range(8)]
     assert delays[:3] == [INITIAL_BACKOFF, INITIAL_BACKOFF * 2, INITIAL_BACKOFF * 4]
     assert max(delays) == MAX_BACKOFF
@@ -62,8 +63,10 @@ def test_gate_backs_off_exponentially_without_a_reset_and_resets_on_success() ->
     assert gate.rate_limited(None) == INITIAL_BACKOFF
 
 
-def test_a_zero_or_past_reset_backs_off_instead_of_reopening_at_once() -> None:
-    gate = BackoffGate(clock=FakeTime().clock)
+def test_a_zero_or_past_reset_backs_off_instead_of_reopening_at_once(
+    clock: SkipAheadClock,
+) -> None:
+    gate = BackoffGate(clock=clock)
     assert gate.rate_limited(0.0) == INITIAL_BACKOFF  # clocks differ: retrying now meets the limit
 
 
@@ -73,24 +76,23 @@ def test_gate_caps_absurd_waits() -> None:
 
 
 class Recording(httpx.AsyncBaseTransport):
-    """Notes the (fake) time at which each request really went out."""
+    """Notes the (fake) time, since the clock's start, at which each request really went out."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, time: FakeTime) -> None:
+    def __init__(self, inner: httpx.AsyncBaseTransport, clock: SkipAheadClock) -> None:
         self.inner = inner
-        self.time = time
+        self.clock = clock
         self.sent_at: list[float] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent_at.append(self.time.now)
+        self.sent_at.append(self.clock.now - self.clock.start)
         return await self.inner.handle_async_request(request)
 
 
-def test_a_429_closes_the_gate_for_every_request() -> None:
-    time = FakeTime()
-    gate = BackoffGate(clock=time.clock, sleep=time.sleep)
+def test_a_429_closes_the_gate_for_every_request(clock: SkipAheadClock) -> None:
+    gate = BackoffGate(clock=clock, sleep=clock.async_sleep)
     service = mocks.MockService(mocks.MockConfig(latency=0))
     service.script([429])
-    inner = Recording(mocks.AsyncMockTransport(service), time)
+    inner = Recording(mocks.AsyncMockTransport(service), clock)
     path = "/v1/sdxl1.0-realdream-lightning"
     kwargs = {"json": {"prompt": "a fox"}, "headers": {"x-api-key": mocks.MOCK_API_KEY}}
 

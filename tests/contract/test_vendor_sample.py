@@ -2,8 +2,8 @@
 
 The sample has two bugs against the real service, and the mock reproduces both faithfully:
 ``"base64": false`` is not Python (NameError before anything is sent), and on success it calls
-``response.json()`` on what is a raw JPEG body. The README shows the corrected code, which this
-file runs from the README itself.
+``response.json()`` on what is a raw JPEG body. The contract notes (docs/contract.md) show the
+corrected code, which this file runs from that page itself.
 """
 
 from __future__ import annotations
@@ -59,9 +59,9 @@ def test_the_sample_reaches_200_then_fails_on_response_json(realdream_server, tm
         assert (image.format, image.size) == ("JPEG", (768, 1152))
 
 
-def test_the_readmes_corrected_sample_saves_the_jpeg(realdream_server, tmp_path):
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### The vendor's sample, corrected", 1)[1]
+def test_the_docs_corrected_sample_saves_the_jpeg(realdream_server, tmp_path):
+    page = (ROOT / "docs" / "contract.md").read_text()
+    section = page.split("## The vendor's sample, corrected", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL)
     assert code is not None
     env = {

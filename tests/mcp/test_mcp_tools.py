@@ -11,6 +11,7 @@ from mcp import ClientSession
 
 import realdream
 import realdream.mock as mocks
+from realdream import contract
 from realdream.mcp import DEFAULT_MAX_COST
 from realdream.testing.clock import SkipAheadClock
 from tests.mcp._session import KEY, images, pil, rig, talk, texts
@@ -187,6 +188,11 @@ def test_a_v2_job_is_submitted_then_collected_by_its_id() -> None:
     held, paid = state.log  # one line when the job is queued, one when it is paid
     assert held.startswith("realdream mcp: holding $0.0020 for job ")
     assert paid.startswith("realdream mcp: paid $0.0020 for 1 image (seed 3)")
+    # each call reads the job once (Job.result), polling no status: 3 reads, 2 images, 1 submit
+    request_id = submitted.structuredContent["request_id"]
+    reads = [r.path for r in state.service.requests if request_id in r.path]
+    assert reads == [contract.job_path(contract.V2_RESULT_PATH, request_id)] * 3
+    assert state.service.stats.requests == 6
 
 
 def test_a_failed_job_gives_its_reservation_back() -> None:

@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 import realdream
 import realdream.mock as mocks
 from realdream import contract
+from realdream.testing.clock import SkipAheadClock
 
 
 @dataclass
@@ -44,10 +45,6 @@ class Answer:
 
 #: Takes the request (method, path, headers, body) and the mock's answer; returns the answer.
 Change = Callable[[Request, bytes, Answer], Answer]
-
-
-async def no_sleep(seconds: float) -> None:
-    """verify's ``sleep=`` in tests: nothing really waits."""
 
 
 def quiet(text: str) -> None:
@@ -196,13 +193,14 @@ def transport(app: Starlette) -> httpx.ASGITransport:
 
 
 def run_verify(app: Starlette, **options: Any) -> realdream.VerifyReport:
-    """``realdream.verify`` against ``app`` in-process, with the mock's key, never sleeping."""
+    """``realdream.verify`` against ``app`` in-process, with the mock's key, its waits on a
+    frozen :class:`SkipAheadClock` (nothing really waits)."""
     options.setdefault("announce", quiet)
     return realdream.verify(
         options.pop("api_key", mocks.MOCK_API_KEY),
         base_url="http://verify.test",
         transport=transport(app),
-        sleep=no_sleep,
+        sleep=SkipAheadClock(frozen=True).async_sleep,
         **options,
     )
 

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 import realdream
 import realdream.mock as mocks
 from realdream import contract
+from realdream.testing.clock import SkipAheadClock
 from tests.verify import apps
-from tests.verify.apps import differing, no_sleep, row, run_verify, service_app
+from tests.verify.apps import differing, row, run_verify, service_app
 
 BILLED_ROWS = ["GENERATE_PATH", "BASE64_MANY_KEY", "V2_SUBMIT_PATH"]
 #: Free probes whose rule, if the service ignored it, would bill an image: gated by the cap.
@@ -76,14 +77,14 @@ class _Log(httpx.AsyncBaseTransport):
 
 
 def test_free_probes_go_first_and_the_cost_is_announced_before_anything_billable(
-    service: mocks.MockService,
+    service: mocks.MockService, clock: SkipAheadClock
 ) -> None:
     log: list[str] = []
     realdream.verify(
         mocks.MOCK_API_KEY,
         base_url="http://verify.test",
         transport=_Log(apps.transport(service_app(service)), log),
-        sleep=no_sleep,
+        sleep=clock.async_sleep,
         announce=lambda text: log.append("ANNOUNCE " + text),
     )
     announced = next(i for i, line in enumerate(log) if line.startswith("ANNOUNCE"))

@@ -16,6 +16,7 @@ import pytest
 import realdream
 import realdream.mock as mocks
 from realdream import contract
+from realdream.testing.clock import SkipAheadClock
 from tests.verify.apps import differing, quiet, row
 from tests.verify.test_verify_mock import PROBED, V2_ROWS
 
@@ -25,21 +26,8 @@ HOLDS = [fact for fact in PROBED if fact != "IMAGE_HOST"]
 PRICE = contract.COST_PER_IMAGE_USD
 
 
-class FakeClock:
-    """The mock's clock, moved on only by verify's waits: a job's states follow the schedule."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
-
-
 def verify_on(
-    service: mocks.MockService, clock: FakeClock, **options: object
+    service: mocks.MockService, clock: SkipAheadClock, **options: object
 ) -> realdream.VerifyReport:
     """``realdream.verify`` against ``mocks.create_app`` in-process, on ``clock``."""
     app = mocks.create_app(service=service)
@@ -47,14 +35,15 @@ def verify_on(
         mocks.MOCK_API_KEY,
         base_url=BASE_URL,
         transport=httpx.ASGITransport(app=app),
-        sleep=clock.sleep,
+        sleep=clock.async_sleep,
         announce=quiet,
         **options,  # type: ignore[arg-type]
     )
 
 
-def mock_on(clock: FakeClock, **config: float) -> mocks.MockService:
-    """The real mock, $10 of credits, its v2 jobs on ``clock``: verify's polls (at 0, 1 and
+def mock_on(clock: SkipAheadClock, **config: float) -> mocks.MockService:
+    """The real mock, $10 of credits, its v2 jobs on ``clock`` (the frozen one of conftest, moved
+    on only by verify's waits, so a job's states follow the schedule): verify's polls (at 0, 1 and
     2.5 s) find one queued, processing, then completed. ``latency`` is also how long a v1 image
     takes, in real time."""
     settings = {"latency": 0.6, "queue_time": 0.5, **config}
@@ -65,12 +54,7 @@ def spent(service: mocks.MockService) -> float:
     return service.config.credits - service.balance
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def test_every_probe_holds_against_the_real_mock(clock: FakeClock) -> None:
+def test_every_probe_holds_against_the_real_mock(clock: SkipAheadClock) -> None:
     report = verify_on(mock_on(clock), clock)
     assert [r.fact for r in report.rows if r.verdict == "holds"] == HOLDS
     assert differing(report) == []
@@ -80,7 +64,7 @@ def test_every_probe_holds_against_the_real_mock(clock: FakeClock) -> None:
     assert "verify.test is a local stand-in" in image_host.reason
 
 
-def test_the_v2_rows_hold_on_the_mocks_queue(clock: FakeClock) -> None:
+def test_the_v2_rows_hold_on_the_mocks_queue(clock: SkipAheadClock) -> None:
     report = verify_on(mock_on(clock), clock)
     for fact in V2_ROWS:
         if fact != "IMAGE_HOST":
@@ -88,7 +72,7 @@ def test_the_v2_rows_hold_on_the_mocks_queue(clock: FakeClock) -> None:
     assert row(report, "JOB_STATES").observed == "QUEUED -> PROCESSING -> COMPLETED"
 
 
-def test_a_job_that_completes_at_once_holds_too(clock: FakeClock) -> None:
+def test_a_job_that_completes_at_once_holds_too(clock: SkipAheadClock) -> None:
     report = verify_on(mock_on(clock, latency=0.0, queue_time=0.0), clock)
     assert differing(report) == []
     assert row(report, "JOB_STATES").verdict == "holds"
@@ -96,11 +80,11 @@ def test_a_job_that_completes_at_once_holds_too(clock: FakeClock) -> None:
 
 @pytest.mark.parametrize("cap", [0.0, PRICE, 3 * PRICE, 4 * PRICE])
 def test_what_verify_spends_on_the_mocks_ledger_stays_within_the_cap(
-    clock: FakeClock, cap: float
+    clock: SkipAheadClock, cap: float
 ) -> None:
     service = mock_on(clock)
     report = verify_on(service, clock, max_cost=cap)
-    clock.now += service.config.result_ttl  # any job still running has ended by now
+    clock.advance(service.config.result_ttl)  # any job still running has ended by now
     assert spent(service) == pytest.approx(report.spent)
     assert spent(service) <= cap + 1e-9
     assert differing(report) == []
@@ -111,7 +95,7 @@ def test_what_verify_spends_on_the_mocks_ledger_stays_within_the_cap(
         assert not skipped
 
 
-def test_the_default_run_spends_four_images_and_no_more(clock: FakeClock) -> None:
+def test_the_default_run_spends_four_images_and_no_more(clock: SkipAheadClock) -> None:
     service = mock_on(clock)
     report = verify_on(service, clock)
     assert report.spent == pytest.approx(4 * PRICE)

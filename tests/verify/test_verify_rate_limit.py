@@ -14,24 +14,20 @@ import realdream
 import realdream.mock as mocks
 from realdream import contract
 from realdream.testing import cassettes
+from realdream.testing.clock import SkipAheadClock
 from tests.verify import apps
 from tests.verify.apps import differing, row, service_app
 
 
 def test_a_429_is_waited_out_and_its_headers_are_checked(
-    service: mocks.MockService, tmp_path: Path
+    service: mocks.MockService, clock: SkipAheadClock, tmp_path: Path
 ) -> None:
     service.script([429])  # the first generation request that passes auth and routing
-    waits: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waits.append(seconds)
-
     report = realdream.verify(
         mocks.MOCK_API_KEY,
         base_url="http://verify.test",
         transport=apps.transport(service_app(service)),
-        sleep=sleep,
+        sleep=clock.async_sleep,
         announce=apps.quiet,
         record=tmp_path,
     )
@@ -39,6 +35,7 @@ def test_a_429_is_waited_out_and_its_headers_are_checked(
     assert row(report, "HEADER_RATE_LIMIT_RESET").verdict == "holds"
     assert row(report, "STATUS_TABLE[406-content-type]").verdict == "holds"  # after the wait
     assert differing(report) == []
+    waits = clock.slept
     assert 0 < waits[0] <= 65  # the 429's: what x-rate-limit-reset-at-utc asked for
     assert waits[1:] == [1.0, 1.5]  # then the v2 job's polls: QUEUED, PROCESSING, COMPLETED
     assert all(e.status != 429 for e in cassettes.load(tmp_path))  # left out of the cassette
