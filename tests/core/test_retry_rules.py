@@ -17,23 +17,16 @@ from hypothesis import strategies as st
 
 import realdream
 from realdream._retry import RetryPolicy, RetryState, backoff_ceiling, backoff_delay
+from realdream.testing.clock import SkipAheadClock
 from tests.core.fakes import KEY, FakeServer
 
 URL = "https://api.example.test:8443/v1/realdream-lightning"
 REQUEST_ID = "req-7f3a"
 
 
-class Clock:
-    """A monotonic clock that starts at an arbitrary moment, as real ones do."""
-
-    def __init__(self, start: float = 5_000.25) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+def Clock(start: float = 5_000.25) -> SkipAheadClock:
+    """The shipped clock, standing still at an arbitrary moment, as real ones never start at 0."""
+    return SkipAheadClock(start, frozen=True)
 
 
 def _request() -> httpx.Request:
@@ -96,7 +89,9 @@ def test_a_failed_write_is_retried_only_when_the_caller_accepts_paying_twice(fai
 @pytest.mark.parametrize("failure", [httpx.WriteError, httpx.WriteTimeout])
 def test_a_generate_whose_write_failed_is_sent_once_and_reported_as_maybe_billed(failure):
     server = FakeServer(replies=[failure("broken pipe")])
-    client = realdream.Client(KEY, transport=httpx.MockTransport(server), sleep=lambda s: None)
+    client = realdream.Client(
+        KEY, transport=httpx.MockTransport(server), sleep=SkipAheadClock(frozen=True).sleep
+    )
     with pytest.raises(realdream.APIConnectionError) as info:
         client.generate("a lighthouse")
     assert len(server.requests) == 1
@@ -160,7 +155,7 @@ def test_each_configured_timeout_is_kept_or_cut_to_the_time_left(
 ):
     clock = Clock(start)
     state = RetryState(RetryPolicy(deadline=deadline), clock=clock)
-    clock.now = start + elapsed
+    clock.advance(elapsed)
     configured = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
     used = state.timeout(configured)
     left = max(0.001, deadline - elapsed)
@@ -336,7 +331,7 @@ def test_a_wait_that_ends_before_the_deadline_is_taken():
 def test_the_time_left_counts_from_the_state_s_own_start(start, elapsed):
     clock = Clock(start)
     state = RetryState(RetryPolicy(deadline=10), clock=clock)
-    clock.now = start + elapsed
+    clock.advance(elapsed)
     assert state.time_left() == pytest.approx(10 - elapsed, abs=1e-6)
 
 
