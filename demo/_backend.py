@@ -218,9 +218,23 @@ class Backend:
         label = f"{server} with {whose}"
         return Route(label, False, latency, server_key=on_server_key, api=self.api)
 
-    def client(self, typed_key: str | None, *, offline: bool = False) -> realdream.Client:
-        """A new client for one request; close it when done (``with backend.client(...)``)."""
+    def client(
+        self,
+        typed_key: str | None,
+        *,
+        offline: bool = False,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], object] | None = None,
+    ) -> realdream.Client:
+        """A new client for one request; close it when done (``with backend.client(...)``).
+
+        ``clock`` and ``sleep`` (default: the client's) time and space its retries and polls.
+        """
         options: dict[str, Any] = {"api": self.api}
+        if clock is not None:
+            options["clock"] = clock
+        if sleep is not None:
+            options["sleep"] = sleep
         if self.max_retries is not None:
             options["retry"] = realdream.RetryPolicy(max_retries=self.max_retries)
         if self._uses_mock(typed_key, offline):

@@ -86,6 +86,8 @@ def readable(exc: realdream.RealDreamError) -> str:
 
 
 def _readable(exc: realdream.RealDreamError) -> str:
+    if isinstance(exc, realdream.JobTimeoutError):
+        return _gave_up(exc)
     if isinstance(exc, realdream.ValidationError):
         return f"Invalid parameters: {exc}"
     if isinstance(exc, realdream.APIStatusError):
@@ -133,6 +135,34 @@ def _status_message(exc: realdream.APIStatusError) -> str:
         hint = f"{hint} It resets in about {math.ceil(exc.retry_after)} s."
     text = f"{exc.title} ({exc.status_code}): {_sentence(exc.message)}"
     return f"{text} {hint}".strip()
+
+
+def _gave_up(exc: realdream.JobTimeoutError) -> str:
+    """A v2 wait that reached its deadline: billed already (COMPLETED), or billed if it ends."""
+    job = exc.job.request_id
+    errors = exc.__cause__
+    why = (
+        f" (the service kept answering with errors: {_error_words(errors)})"
+        if isinstance(errors, realdream.RealDreamError)
+        else ""
+    )
+    if exc.state == "COMPLETED":
+        seed = f" with seed {exc.request.seed}" if exc.request is not None else ""
+        return (
+            f"The job {job} completed and was billed, but the app gave up fetching its images"
+            f"{why}. Nothing more is billed for it; generating again{seed} and the same "
+            "settings remakes them (and is billed again)."
+        )
+    return (
+        f"Gave up waiting: the job {job} is still {exc.state.lower()}{why}. It goes on running "
+        "on the server and is billed if it completes; check your credits later."
+    )
+
+
+def _error_words(error: realdream.RealDreamError) -> str:
+    if isinstance(error, realdream.APIStatusError):
+        return f"{error.title} ({error.status_code})"
+    return type(error).__name__
 
 
 def _sentence(text: str) -> str:

@@ -86,8 +86,8 @@ class Handlers:
     On the app's own key, ``guard`` applies (default: :class:`GuardSettings`'s limits, kept in
     memory); ``None`` only when the backend has no key of its own. ``addresses`` says which
     address counts an anonymous visitor (default: from the environment). On a v2 backend a job is
-    waited on at most ``job_timeout_s``; ``clock`` and ``sleep`` time and space its polls
-    (tests pass a fake clock shared with the mock).
+    waited on at most ``job_timeout_s``; ``clock`` and ``sleep`` go to each request's client,
+    to time and space its retries and polls (tests pass a fake clock shared with the mock).
     """
 
     def __init__(
@@ -217,7 +217,10 @@ class Handlers:
         count = f"{request.samples} image{'s' if request.samples > 1 else ''}"
         progress(0.0, desc=f"Sending the request ({count})")
         expected = route.expected_latency_s
-        with self.backend.client(key, offline=route.offline) as client:
+        client = self.backend.client(
+            key, offline=route.offline, clock=self._clock, sleep=self._sleep
+        )
+        with client:
             if route.api == "v2":
                 return self._job(client, request, progress, expected)
             return _wait(lambda: client.generate(request), progress, expected, self._clock)
@@ -229,7 +232,7 @@ class Handlers:
         progress: gr.Progress,
         expected_s: float,
     ) -> realdream.GenerationResult:
-        """A v2 job, its state shown as the polls learn it (see :mod:`demo._jobs`)."""
+        """A v2 job, its state shown as the core's wait learns it (see :mod:`demo._jobs`)."""
 
         def run(on_state: _jobs.OnState) -> realdream.GenerationResult:
             return _jobs.run_job(
@@ -239,7 +242,6 @@ class Handlers:
                 on_state=on_state,
                 timeout_s=self.job_timeout_s,
                 clock=self._clock,
-                sleep=self._sleep,
             )
 
         return _watch(run, progress, expected_s, self._clock)
@@ -317,46 +319,46 @@ def _watch(
     expected_s: float,
     clock: Callable[[], float],
 ) -> _T:
-    """Run a job in a worker thread; show every state it reports, in order, and the time since
-    the submit in between (Gradio's progress belongs to this thread, so the worker only queues
-    its reports)."""
-    reports: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
+    """Run a job in a worker thread; show every state it reports, in order (also those of a
+    job that ends in an error), and the time since the submit in between (Gradio's progress
+    belongs to this thread, so the worker only queues its reports)."""
+    reports: queue.SimpleQueue[_jobs.State] = queue.SimpleQueue()
     shown = _Shown(progress, expected_s, clock)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(run, lambda *report: reports.put(report))
+        future = pool.submit(run, reports.put)
         while True:
+            done = future.done()  # read first: a finished worker has queued all its reports
             while not reports.empty():
-                shown.report(*reports.get())
-            try:
-                result = future.result(timeout=_TICK_S)
-            except concurrent.futures.TimeoutError:
+                shown.report(reports.get())
+            if done:
+                return future.result()
+            concurrent.futures.wait([future], timeout=_TICK_S)
+            if not future.done():
                 shown.tick()
-                continue
-            while not reports.empty():
-                shown.report(*reports.get())
-            return result
 
 
 class _Shown:
-    """The job's last reported state on the progress bar, with the time since the submit."""
+    """The job's last reported state on the progress bar (and, while the service answers with
+    errors, that the wait goes on), with the time since the submit."""
 
     def __init__(self, progress: gr.Progress, expected_s: float, clock: Callable[[], float]):
         self._progress = progress
         self._expected = expected_s
         self._clock = clock
-        self._state = _jobs.SUBMITTING
+        self._last = _jobs.State(_jobs.SUBMITTING, 0.0)
         self._started = clock()
 
-    def report(self, state: str, waited: float) -> None:
-        self._state, self._started = state, self._clock() - waited
-        self._show(waited)
+    def report(self, state: _jobs.State) -> None:
+        self._last, self._started = state, self._clock() - state.waited
+        self._show(state.waited)
 
     def tick(self) -> None:
         self._show(self._clock() - self._started)
 
     def _show(self, waited: float) -> None:
         fraction = _estimate(waited, self._expected)
-        self._progress(fraction, desc=_jobs.describe(self._state, waited))
+        last = self._last
+        self._progress(fraction, desc=_jobs.describe(last.state, waited, last.transient))
 
 
 def _estimate(waited: float, expected: float) -> float:

@@ -1,15 +1,15 @@
-"""A v2 job with a visitor watching: submit, poll its state for the progress bar, collect.
+"""A v2 job with a visitor watching: submit, then the core's ``Job.wait``, its states reported.
 
-The demo polls on a schedule of its own, so that the visitor learns the job's state early: a
-first look soon after the submit (still queued, or already processing?), then from the
-expected finish on, backing off as the client does (0.2 s apart, growing 1.5 times, at most
-5 s). When a poll says COMPLETED the job is collected at once (``client.job(id).wait()`` polls
-a resumed job immediately, then downloads the images); when one says FAILED its error is
-raised (nothing was billed).
+The demo keeps no poll schedule of its own: ``job.wait(on_status=...)`` polls (its first poll
+near the expected finish, then backing off), rides out a service that answers with errors
+until its deadline, collects the result and downloads the images, and hands each status it
+reads to :func:`run_job`'s ``on_state``. A 3 s job costs one status request, as it does a
+plain client.
 
 Once the submit was accepted the job may complete, and be billed, whatever happens here: every
-error after it except a FAILED job says ``maybe_billed``, and a job still unfinished after
-``timeout_s`` raises :class:`realdream.JobTimeoutError` (it goes on running on the server).
+error after it except a FAILED job says ``maybe_billed``. A wait that reaches ``timeout_s``
+raises :class:`realdream.JobTimeoutError` (the job goes on on the server; its ``state`` is
+COMPLETED when the job was billed but its images could not be fetched in time).
 """
 
 from __future__ import annotations
@@ -17,37 +17,30 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Final, NamedTuple
 
 import realdream
 
 __all__ = [
-    "FIRST_LOOK_S",
     "JOB_TIMEOUT_S",
+    "SERVICE_ERRORS",
     "SUBMITTED",
     "SUBMITTING",
     "OnState",
-    "PollTimes",
+    "State",
     "describe",
     "run_job",
 ]
 
-#: The first status poll, this long after the submit: queued, or already processing?
-FIRST_LOOK_S: Final = 0.5
-#: Polls after the expected finish come this far apart, growing 1.5 times, at most 5 s.
-FIRST_INTERVAL_S: Final = 0.2
-INTERVAL_GROWTH: Final = 1.5
-MAX_INTERVAL_S: Final = 5.0
 #: How long a visitor waits for a job before the app stops waiting (it runs on regardless).
 JOB_TIMEOUT_S: Final = 300.0
 #: The states a job has before the server reported one.
 SUBMITTING: Final = "SUBMITTING"
 SUBMITTED: Final = "SUBMITTED"
-
-#: Called with the job's state (or SUBMITTING, SUBMITTED) and the seconds since the submit.
-OnState = Callable[[str, float], None]
-Clock = Callable[[], float]
-Sleep = Callable[[float], object]
+#: Shown while the wait rides out failed requests (the job goes on; only the deadline ends it).
+SERVICE_ERRORS: Final = "the service is answering with errors, still waiting"
+#: The first poll of a job the route expects at once comes this long after the submit.
+_SOONEST_S: Final = 0.1
 
 _WORDS: Final = {
     SUBMITTING: "Submitting the job",
@@ -59,29 +52,27 @@ _WORDS: Final = {
 }
 
 
-def describe(state: str, waited: float) -> str:
-    """The progress text for ``state`` after ``waited`` seconds: ``Queued… 3 s``."""
-    return f"{_WORDS.get(state, state.capitalize())}… {waited:.0f} s"
+class State(NamedTuple):
+    """What the visitor is told: the job's state (or SUBMITTING, SUBMITTED), the seconds since
+    the submit, and the error the last request met while the wait goes on (``None``: none)."""
+
+    state: str
+    waited: float
+    transient: realdream.RealDreamError | None = None
 
 
-class PollTimes:
-    """When to poll, in seconds after the submit: :data:`FIRST_LOOK_S`, then the expected
-    finish, then backing off. A poll that ran late pushes the next one back (never a burst)."""
+#: Called with each :class:`State`, in order, from the thread that runs the job.
+OnState = Callable[[State], None]
+Clock = Callable[[], float]
 
-    def __init__(self, expected_s: float) -> None:
-        self._planned = [FIRST_LOOK_S, max(expected_s, FIRST_LOOK_S + FIRST_INTERVAL_S)]
-        self._interval = FIRST_INTERVAL_S
-        self._last = 0.0
 
-    def delay(self, elapsed: float) -> float:
-        """Seconds from ``elapsed`` (since the submit) until the next poll is due."""
-        if self._planned:
-            due = self._planned.pop(0)
-        else:
-            due = max(self._last, elapsed) + self._interval
-            self._interval = min(MAX_INTERVAL_S, self._interval * INTERVAL_GROWTH)
-        self._last = due
-        return max(0.0, due - elapsed)
+def describe(state: str, waited: float, transient: object = None) -> str:
+    """The progress text: ``Queued… 3 s``, or while requests fail ``Queued; the service is
+    answering with errors, still waiting… 12 s``."""
+    words = _WORDS.get(state, state.capitalize())
+    if transient is not None:
+        words = f"{words}; {SERVICE_ERRORS}"
+    return f"{words}… {waited:.0f} s"
 
 
 def run_job(
@@ -92,65 +83,27 @@ def run_job(
     on_state: OnState,
     timeout_s: float = JOB_TIMEOUT_S,
     clock: Clock = time.monotonic,
-    sleep: Sleep = time.sleep,
 ) -> realdream.GenerationResult:
-    """Submit ``request``, report each state to ``on_state``, and return the result.
+    """Submit ``request``, wait on the job with the core's ``Job.wait``, report each state.
 
-    ``result.elapsed`` counts from the submit; ``result.retries`` includes every poll's.
+    ``expected_s`` is when the route expects the job done: the client's first poll goes
+    there. ``result.elapsed`` counts from the submit; ``result.retries`` includes every
+    request's.
     """
     started = clock()
-    on_state(SUBMITTING, 0.0)
+
+    def report(status: realdream.JobStatus) -> None:
+        on_state(State(status.state, clock() - started, status.transient))
+
+    on_state(State(SUBMITTING, 0.0))
     job = client.submit(request)
-    watch = _Watch(client, job, on_state, started, clock, sleep)
-    on_state(SUBMITTED, watch.elapsed())
+    on_state(State(SUBMITTED, clock() - started))
+    client.durations.add(max(expected_s, _SOONEST_S))  # a fresh client has measured none
     try:
-        return watch.follow(PollTimes(expected_s), timeout_s)
+        result = job.wait(timeout_s, on_status=report)
     except realdream.GenerationFailedError:
-        raise
+        raise  # a FAILED job is not billed
     except realdream.RealDreamError as exc:
         exc.maybe_billed = True  # the job was queued: it may still complete, and be billed
         raise
-
-
-@dataclasses.dataclass
-class _Watch:
-    """One submitted job, polled on the demo's schedule."""
-
-    client: realdream.Client
-    job: realdream.Job
-    on_state: OnState
-    started: float
-    clock: Clock
-    sleep: Sleep
-
-    def elapsed(self) -> float:
-        return self.clock() - self.started
-
-    def follow(self, times: PollTimes, timeout_s: float) -> realdream.GenerationResult:
-        while True:
-            elapsed = self.elapsed()
-            self.sleep(min(times.delay(elapsed), max(0.0, timeout_s - elapsed)))
-            status = self.job.status()
-            self.on_state(status.state, self.elapsed())
-            if status.failure is not None:
-                raise status.failure
-            if status.state == "COMPLETED":
-                return self.collect()
-            if self.elapsed() >= timeout_s:
-                raise self.timeout(status.state, timeout_s)
-
-    def collect(self) -> realdream.GenerationResult:
-        """The completed job's result: a resumed job polls at once, then downloads the images."""
-        job = self.job
-        result = self.client.job(job.request_id, request=job.request).wait()
-        retries = job.retries + result.retries
-        return dataclasses.replace(result, elapsed=self.elapsed(), retries=retries)
-
-    def timeout(self, state: str, timeout_s: float) -> realdream.JobTimeoutError:
-        return realdream.JobTimeoutError(
-            f"Gave up waiting after {timeout_s:g} s: the job {self.job.request_id} is still "
-            f"{state.lower()}. It goes on running on the server and is billed if it completes; "
-            "check your credits later.",
-            job=self.job,
-            state=state,
-        )
+    return dataclasses.replace(result, elapsed=clock() - started)

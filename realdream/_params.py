@@ -130,10 +130,13 @@ class GenerationRequest(BaseModel, metaclass=_OurValidationError):
         return value
 
     @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> GenerationRequest:
-        """Validate ``obj``; raises :class:`~realdream.ValidationError`, as every way in does."""
+    def model_validate(cls, obj: Any, **kwargs: Any) -> GenerationRequest:
+        """Validate ``obj``; raises :class:`~realdream.ValidationError`, as every way in does.
+
+        ``kwargs`` are pydantic's (``strict``, ``context``...), all keyword-only.
+        """
         try:
-            return super().model_validate(obj, *args, **kwargs)
+            return super().model_validate(obj, **kwargs)
         except pydantic.ValidationError as exc:
             raise _translate(exc, obj if isinstance(obj, Mapping) else {}) from None
 
@@ -283,23 +286,29 @@ def _translate(exc: pydantic.ValidationError, data: Mapping[str, Any]) -> Valida
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "body"
         if field not in seen:
-            seen[field] = _describe(field, error["type"], data.get(field, error.get("input")))
+            value = data.get(field, error.get("input"))
+            seen[field] = _describe(field, error["type"], value, whole=not error["loc"])
     order = {name: index for index, name in enumerate(_FIELD_NAMES)}
     ordered = sorted(seen.items(), key=lambda item: order.get(item[0], len(order)))
     return ValidationError(ordered)
 
 
-def _describe(field: str, error_type: str, value: Any) -> str:
+def _describe(field: str, error_type: str, value: Any, *, whole: bool) -> str:
+    if whole:  # the input itself is not a mapping
+        kind = type(value).__name__
+        return f"body={_show(value)}: must be a mapping of parameter names to values, not {kind}"
     if error_type == "missing":
         return f"{field}: is required"
+    if error_type == "invalid_key":
+        return f"{_show(value)}: is not a parameter (parameter names are strings)"
     if error_type == "extra_forbidden":
-        return f"{field}={_show(value)}: is not a parameter{_suggest(field, _FIELD_NAMES)}"
+        return f"{field}={_show(value)}: is not a parameter{_suggest_parameter(field)}"
     return f"{field}={_show(value)}: {_allowed(field, value)}"
 
 
 def _allowed(field: str, value: Any) -> str:
     if field in ("prompt", "negative_prompt"):
-        return _allowed_text(field, value)
+        return _allowed_text(value)
     if field == "scheduler":
         names = f"one of the {len(SCHEDULERS)} scheduler names (see realdream.SCHEDULERS)"
         hint = _suggest(value, SCHEDULERS) if isinstance(value, str) else ""
@@ -309,7 +318,7 @@ def _allowed(field: str, value: Any) -> str:
     return _allowed_number(field, value)
 
 
-def _allowed_text(field: str, value: Any) -> str:
+def _allowed_text(value: Any) -> str:
     if not isinstance(value, str):
         return "must be a string"
     if len(value) > PROMPT_MAX_LENGTH:
@@ -328,13 +337,23 @@ def _allowed_number(field: str, value: Any) -> str:
         return f"must be {kind}, {rule}, not {type(value).__name__}"
     if isinstance(value, float) and not math.isfinite(value):
         return f"must be a finite number {rule}"
-    if isinstance(value, float) and not is_float:
-        return f"must be {kind}, {rule}, not float"
+    if isinstance(value, float) and not is_float and not value.is_integer():
+        return f"must be {kind}, {rule}, not float"  # 5.0 is an integer, as in JSON Schema
     return f"must be {rule}"
 
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _suggest_parameter(name: str) -> str:
+    """The parameter ``name`` is (in other case), or that has it as a word (``steps``:
+    ``num_inference_steps``), else the closest spellings."""
+    lowered = name.lower()
+    named = [f for f in _FIELD_NAMES if f == lowered] or [
+        f for f in _FIELD_NAMES if lowered in f.split("_")
+    ]
+    return _did_you_mean(named) if named else _suggest(name, _FIELD_NAMES)
 
 
 def _suggest(word: str, choices: tuple[str, ...]) -> str:
@@ -344,7 +363,11 @@ def _suggest(word: str, choices: tuple[str, ...]) -> str:
     if not close:
         lowered = {c.lower(): c for c in choices}
         close = [lowered[word.lower()]] if word.lower() in lowered else []
-    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return _did_you_mean(close)
+
+
+def _did_you_mean(names: list[str]) -> str:
+    return f"; did you mean {' or '.join(repr(n) for n in names)}?" if names else ""
 
 
 def _show(value: Any, limit: int = 60) -> str:

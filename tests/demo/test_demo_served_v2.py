@@ -1,5 +1,6 @@
-"""``python app.py`` on v2, served for real: ``gradio_client`` gets images made by a job on the
-mock's queue, and the page's progress stream shows the job's states in order."""
+"""``python app.py`` on v2, served for real: ``gradio_client`` gets images made by a 3 s job on
+the loopback mock's queue, for one status request (the core's wait is the one poller), and the
+page's progress stream shows the job's states in order."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.demo.conftest import TIMEOUT_S, Launcher, ServedApp
 
 pytestmark = pytest.mark.slow  # an app in a subprocess
 
-#: The offline mock's latency in the served app: long enough for a first look mid-job.
+#: The offline mock's latency in the served app: long enough to see the wait's seconds.
 OFFLINE_LATENCY_S = 1.5
 STATE_WORDS = [
     "Sending the request",
@@ -34,8 +35,8 @@ STATE_WORDS = [
 
 @pytest.fixture(scope="module")
 def queue_mock() -> Iterator[mocks.RunningMock]:
-    """A mock whose jobs queue 0.3 s, then run 0.2 s."""
-    with mocks.serve(mocks.MockConfig(queue_time=0.3, latency=0.2)) as running:
+    """A loopback mock whose jobs take 3 s: queued 1 s, then running 2 s."""
+    with mocks.serve(mocks.MockConfig(queue_time=1.0, latency=2.0)) as running:
         yield running
 
 
@@ -62,6 +63,7 @@ def test_gradio_client_gets_the_images_of_a_job_on_the_queue(
         download_files=tmp_path,
         httpx_kwargs={"timeout": TIMEOUT_S},
     )
+    before = _status_requests(queue_mock)
     try:
         gallery, _summary, details, files = client.predict(
             prompt="portrait of a beekeeper", seed=968875, samples=2, api_name="/generate"
@@ -75,6 +77,8 @@ def test_gradio_client_gets_the_images_of_a_job_on_the_queue(
     stats = queue_mock.service.stats
     assert stats.jobs == 1  # one job, billed once, for both images
     assert stats.images == 2
+    # the wait's one poll, at the advertised 3.02 s, finds the 3 s job done (issue 20)
+    assert _status_requests(queue_mock) - before == 1
     spent = queue_mock.service.config.credits - queue_mock.service.balance
     assert spent == pytest.approx(2 * realdream.contract.COST_PER_IMAGE_USD)
 
@@ -82,8 +86,12 @@ def test_gradio_client_gets_the_images_of_a_job_on_the_queue(
 def test_the_progress_stream_shows_the_jobs_states_in_order(app: ServedApp) -> None:
     words = _progress_words(app.url)  # a job on the offline mock's queue: free
     assert words == [word for word in STATE_WORDS if word in words]  # in order
-    assert "Processing" in words  # the first look, 0.5 s in, finds it running
+    assert "Submitted, waiting for its state" in words  # until the first poll, 1.5 s in
     assert words[-1] == "Completed, downloading the images"
+
+
+def _status_requests(running: mocks.RunningMock) -> int:
+    return sum(1 for seen in running.service.requests if seen.path.endswith("/status"))
 
 
 def _progress_words(url: str) -> list[str]:

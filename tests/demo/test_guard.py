@@ -1,4 +1,4 @@
-"""The spend guard's rules on a fake clock: budget, visitor hour, floor, sign-in, billing."""
+"""The spend guard's rules on a frozen clock: budget, visitor hour, floor, sign-in, billing."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from demo._refusals import Limit, RefusedError, format_usd
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
 from realdream.contract import cost
+from realdream.testing.clock import SkipAheadClock
 
 PRICE = cost(1)
 ALICE = Visitor("addr:aaaaaaaaaaaa")
@@ -24,20 +25,18 @@ BOB = Visitor("addr:bbbbbbbbbbbb")
 NOON = datetime(2030, 6, 1, 12, tzinfo=timezone.utc).timestamp()
 
 
-class FakeClock:
-    def __init__(self, now: float = NOON) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+def at(moment: float = NOON) -> SkipAheadClock:
+    """A clock standing at ``moment`` (a calendar moment the test is about) until advanced."""
+    return SkipAheadClock(moment, frozen=True)
 
 
 def make_guard(
-    clock: FakeClock | None = None, ledger: MemoryLedger | None = None, **settings: object
+    clock: SkipAheadClock | None = None, ledger: MemoryLedger | None = None, **settings: object
 ) -> Guard:
     values: dict[str, object] = {"daily_budget_usd": 1.0, "visitor_images_per_hour": 0}
     values.update(settings)
-    return Guard(GuardSettings(**values), ledger or priced(), clock=clock or FakeClock())  # type: ignore[arg-type]
+    clock = clock or at()
+    return Guard(GuardSettings(**values), ledger or priced(), clock=clock)  # type: ignore[arg-type]
 
 
 def priced(price: float = PRICE) -> MemoryLedger:
@@ -92,7 +91,7 @@ def test_settling_or_releasing_twice_changes_nothing() -> None:
 
 
 def test_a_request_over_the_budget_is_refused_saying_what_is_left_and_when_it_resets() -> None:
-    clock = FakeClock(datetime(2030, 6, 1, 20, 47, 30, tzinfo=timezone.utc).timestamp())
+    clock = at(datetime(2030, 6, 1, 20, 47, 30, tzinfo=timezone.utc).timestamp())
     guard = make_guard(clock, daily_budget_usd=0.01)
     guard.settle(guard.reserve(ALICE, 4), 4 * PRICE)
     refused = refusal(lambda: guard.reserve(BOB, 2))
@@ -121,20 +120,20 @@ def test_a_zero_budget_means_no_limit() -> None:
 
 
 def test_the_day_is_the_utc_day_and_rolls_over_at_midnight() -> None:
-    clock = FakeClock(datetime(2030, 6, 1, 23, 59, 59, tzinfo=timezone.utc).timestamp())
+    clock = at(datetime(2030, 6, 1, 23, 59, 59, tzinfo=timezone.utc).timestamp())
     guard = make_guard(clock, daily_budget_usd=4 * PRICE)
     guard.settle(guard.reserve(ALICE, 4), 4 * PRICE)
     assert refusal(lambda: guard.reserve(ALICE, 1)).limit is Limit.DAILY_BUDGET
-    clock.now += 1  # 00:00:00 UTC
+    clock.advance(1)  # 00:00:00 UTC
     guard.settle(guard.reserve(ALICE, 4), 4 * PRICE)
     assert guard.spent_today_usd() == pytest.approx(4 * PRICE)
 
 
 def test_a_reservation_open_over_midnight_still_counts_against_the_new_day() -> None:
-    clock = FakeClock(datetime(2030, 6, 1, 23, 59, 59, tzinfo=timezone.utc).timestamp())
+    clock = at(datetime(2030, 6, 1, 23, 59, 59, tzinfo=timezone.utc).timestamp())
     guard = make_guard(clock, daily_budget_usd=4 * PRICE)
     late = guard.reserve(ALICE, 3)
-    clock.now += 2
+    clock.advance(2)
     assert refusal(lambda: guard.reserve(BOB, 2)).limit is Limit.DAILY_BUDGET
     guard.settle(late, 3 * PRICE)
     assert guard.spent_today_usd() == pytest.approx(3 * PRICE)
@@ -168,26 +167,26 @@ def test_concurrent_reservations_cannot_overshoot_the_budget() -> None:
 
 
 def test_the_visitor_limit_is_a_sliding_hour() -> None:
-    clock = FakeClock()
+    clock = at()
     guard = make_guard(clock, visitor_images_per_hour=10)
     guard.settle(guard.reserve(ALICE, 4), None)
-    clock.now += 1200
+    clock.advance(1200)
     guard.settle(guard.reserve(ALICE, 4), None)
-    clock.now += 1200
+    clock.advance(1200)
     guard.settle(guard.reserve(ALICE, 2), None)
     assert refusal(lambda: guard.reserve(ALICE, 1)).limit is Limit.VISITOR_LIMIT
-    clock.now = NOON + 3599.0
+    clock.advance(1199)  # 59:59 after the first 4
     assert refusal(lambda: guard.reserve(ALICE, 1)).limit is Limit.VISITOR_LIMIT
-    clock.now = NOON + 3600.0  # the first 4 images leave the window
+    clock.advance(1)  # an hour after: the first 4 images leave the window
     guard.settle(guard.reserve(ALICE, 4), None)
     assert guard.allowance(ALICE).images_left == 0
 
 
 def test_a_visitor_limit_refusal_says_what_is_left_and_when_enough_frees_up() -> None:
-    clock = FakeClock()
+    clock = at()
     guard = make_guard(clock, visitor_images_per_hour=10)
     guard.settle(guard.reserve(ALICE, 4), None)
-    clock.now += 600
+    clock.advance(600)
     guard.settle(guard.reserve(ALICE, 4), None)
     refused = refusal(lambda: guard.reserve(ALICE, 4))
     assert refused.message.startswith("Visitor limit reached: each visitor may make 10 images")
@@ -221,7 +220,7 @@ def test_a_zero_visitor_limit_means_none() -> None:
 
 
 def test_a_visitor_limit_of_exactly_one_image_an_hour_holds() -> None:
-    clock = FakeClock()
+    clock = at()
     guard = make_guard(clock, visitor_images_per_hour=1)
     guard.settle(guard.reserve(ALICE, 1), None)
     refused = refusal(lambda: guard.reserve(ALICE, 1))
@@ -229,10 +228,10 @@ def test_a_visitor_limit_of_exactly_one_image_an_hour_holds() -> None:
     assert "each visitor may make 1 image an hour" in refused.message
     assert "Ask for 1 or fewer." in refusal(lambda: guard.reserve(BOB, 2)).message
     assert guard.allowance(ALICE).images_left == 0
-    clock.now = NOON + 3599.0
+    clock.advance(3599)
     assert refusal(lambda: guard.reserve(ALICE, 1)).limit is Limit.VISITOR_LIMIT
     guard.reserve(BOB, 1)
-    clock.now = NOON + 3600.0
+    clock.advance(1)  # an hour after Alice's image
     guard.reserve(ALICE, 1)
 
 
@@ -275,6 +274,12 @@ def status_error(status: int) -> realdream.APIStatusError:
     return realdream.error_for_status(status, b'{"error": "no"}')
 
 
+def timed_out(state: str) -> realdream.JobTimeoutError:
+    """A v2 wait that reached its deadline with the job last seen in ``state``."""
+    job = realdream.Job("job-1", "https://api.example.test/s", "https://api.example.test/r")
+    return realdream.JobTimeoutError("deadline", job=job, state=state)
+
+
 class LateBilledError(Exception):
     """What the core's errors after a 200 will carry (``billed``)."""
 
@@ -293,6 +298,8 @@ class LateBilledError(Exception):
         (realdream.APITimeoutError("read timeout", maybe_billed=True), True),
         (realdream.InvalidResponseError("not an image", status_code=200), True),
         (LateBilledError(), True),
+        (timed_out("QUEUED"), True),  # it may yet complete, and be billed
+        (timed_out("COMPLETED"), True),  # billed, its images not fetched by the deadline
         (realdream.ValidationError([("samples", "samples=9: too many")]), False),
         (realdream.ConfigurationError("no key"), False),
         (RuntimeError("unknown"), True),

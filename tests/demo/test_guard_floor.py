@@ -16,6 +16,7 @@ from demo._refusals import Limit, RefusedError
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
 from realdream.contract import cost
+from realdream.testing.clock import SkipAheadClock
 
 PRICE = cost(1)
 ALICE = Visitor("addr:aaaaaaaaaaaa")
@@ -23,19 +24,12 @@ BOB = Visitor("addr:bbbbbbbbbbbb")
 NOON = datetime(2030, 6, 1, 12, tzinfo=timezone.utc).timestamp()
 
 
-class FakeClock:
-    def __init__(self, now: float = NOON) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def make_guard(clock: FakeClock | None = None, **settings: object) -> Guard:
+def make_guard(clock: SkipAheadClock | None = None, **settings: object) -> Guard:
     values: dict[str, object] = {"daily_budget_usd": 1.0, "visitor_images_per_hour": 0}
     values.update(settings)
     ledger = MemoryLedger(LedgerState(day=utc_day(NOON), price_usd=PRICE))
-    return Guard(GuardSettings(**values), ledger, clock=clock or FakeClock())  # type: ignore[arg-type]
+    clock = clock or SkipAheadClock(NOON, frozen=True)
+    return Guard(GuardSettings(**values), ledger, clock=clock)  # type: ignore[arg-type]
 
 
 def refusal(call: Callable[[], object]) -> RefusedError:
@@ -94,7 +88,7 @@ def test_a_balance_read_below_the_floor_refuses_before_anything_is_sent() -> Non
 
 
 def test_a_floor_refusal_reads_a_stale_balance_again_once() -> None:
-    clock = FakeClock()
+    clock = SkipAheadClock(NOON, frozen=True)
     guard = make_guard(clock, min_balance_usd=1.0)
     guard.note_balance(1.0)
     balances = [1.0 + 4 * PRICE]
@@ -104,7 +98,7 @@ def test_a_floor_refusal_reads_a_stale_balance_again_once() -> None:
 
     assert refusal(lambda: guard.reserve(ALICE, 1, topped_up)).limit is Limit.BALANCE_FLOOR
     assert balances  # a fresh reading is not read again
-    clock.now += 61
+    clock.advance(61)
     guard.reserve(ALICE, 4, topped_up)
     assert not balances
 
@@ -126,10 +120,10 @@ def test_with_a_floor_a_balance_that_cannot_be_read_refuses_and_is_logged(
 
 
 def test_a_balance_that_cannot_be_read_leaves_the_floor_on_the_last_reading() -> None:
-    clock = FakeClock()
+    clock = SkipAheadClock(NOON, frozen=True)
     guard = make_guard(clock, min_balance_usd=1.0)
     guard.note_balance(1.0 + 2 * PRICE)
-    clock.now += 61  # stale: a refusal would read again, and the reading fails
+    clock.advance(61)  # stale: a refusal would read again, and the reading fails
     guard.reserve(ALICE, 2, offline_balance)
     assert refusal(lambda: guard.reserve(ALICE, 1, offline_balance)).limit is Limit.BALANCE_FLOOR
 

@@ -19,6 +19,7 @@ from demo._refusals import Limit, RefusedError
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
 from realdream.contract import cost
+from realdream.testing.clock import SkipAheadClock
 from tests.demo.conftest import TIMEOUT_S
 
 PRICE = cost(1)
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def guard_on(state_dir: Path, now: float = NOON, budget: float = 10 * PRICE) -> Guard:
     settings = GuardSettings(daily_budget_usd=budget, visitor_images_per_hour=0)
-    return Guard(settings, FileLedger(state_dir), clock=lambda: now)
+    return Guard(settings, FileLedger(state_dir), clock=SkipAheadClock(now, frozen=True))
 
 
 def refusal(call: Callable[[], object]) -> RefusedError:

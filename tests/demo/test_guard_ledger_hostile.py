@@ -15,11 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from demo._guard import Guard
-from demo._ledger import LEDGER_FILE, FileLedger, LedgerState
+from demo._ledger import LEDGER_FILE, FileLedger, LedgerState, MemoryLedger, micros, utc_day
 from demo._refusals import Limit, RefusedError
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
 from realdream.contract import cost
+from realdream.testing.clock import SkipAheadClock
 
 PRICE = cost(1)
 ALICE = Visitor("addr:aaaaaaaaaaaa")
@@ -48,7 +49,8 @@ HOSTILE = st.one_of(
 
 def guard_on(state_dir: Path, now: float = NOON) -> Guard:
     settings = GuardSettings(daily_budget_usd=10 * PRICE, visitor_images_per_hour=0)
-    return Guard(settings, FileLedger(state_dir), clock=lambda: now, probe_wait_s=0)
+    clock = SkipAheadClock(now, frozen=True)
+    return Guard(settings, FileLedger(state_dir), clock=clock, probe_wait_s=0)
 
 
 def write(folder: Path, field: str, text: str) -> bytes:
@@ -100,12 +102,12 @@ def test_a_ledger_nested_past_pythons_recursion_limit_fails_closed(tmp_path: Pat
 
 def test_a_nan_balance_reading_is_never_written_so_a_restart_works(tmp_path: Path) -> None:
     settings = GuardSettings(daily_budget_usd=10 * PRICE, min_balance_usd=1.0)
-    guard = Guard(settings, FileLedger(tmp_path), clock=lambda: NOON)
+    guard = Guard(settings, FileLedger(tmp_path), clock=SkipAheadClock(NOON, frozen=True))
     guard.note_balance(2.0)
     guard.settle(guard.reserve(ALICE, 1), PRICE, balance_usd=math.nan)
     guard.note_balance(math.nan)
     assert "NaN" not in (tmp_path / LEDGER_FILE).read_text()
-    again = Guard(settings, FileLedger(tmp_path), clock=lambda: NOON)
+    again = Guard(settings, FileLedger(tmp_path), clock=SkipAheadClock(NOON, frozen=True))
     again.settle(again.reserve(ALICE, 1), PRICE)
     assert again.spent_today_usd() == pytest.approx(2 * PRICE)
 
@@ -125,9 +127,18 @@ def test_a_ledger_dated_later_than_today_keeps_its_spend_against_today(
 
 
 def test_a_clock_stepping_back_while_running_keeps_the_days_spend() -> None:
-    now = [TOMORROW]
+    """The guard's day is tomorrow's, its clock at noon today (it stepped back): while the
+    clock is behind, the running guard counts on against that day, until the clock passes it."""
+    spent_tomorrow = LedgerState(day=utc_day(TOMORROW), spent=micros(4 * PRICE), price_usd=PRICE)
     settings = GuardSettings(daily_budget_usd=10 * PRICE, visitor_images_per_hour=0)
-    guard = Guard(settings, clock=lambda: now[0])
-    guard.settle(guard.reserve(ALICE, 4), 4 * PRICE)
-    now[0] = NOON
+    clock = SkipAheadClock(NOON, frozen=True)
+    guard = Guard(settings, MemoryLedger(spent_tomorrow), clock=clock)
     assert guard.spent_today_usd() == pytest.approx(4 * PRICE)
+    guard.settle(guard.reserve(ALICE, 4), 4 * PRICE)
+    clock.advance(86_400)  # the clock catches up with the ledger's day: the same day
+    assert guard.spent_today_usd() == pytest.approx(8 * PRICE)
+    with pytest.raises(RefusedError) as refused:
+        guard.reserve(ALICE, 4)
+    assert refused.value.limit is Limit.DAILY_BUDGET
+    clock.advance(86_400)  # the day after it: a new day
+    assert guard.spent_today_usd() == 0

@@ -16,6 +16,7 @@ from demo._refusals import Limit, RefusedError
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
 from realdream.contract import COST_PER_IMAGE_USD, cost
+from realdream.testing.clock import SkipAheadClock
 
 PRICE = COST_PER_IMAGE_USD
 DEARER = 2.5 * PRICE  # what the stand-in service really bills per image
@@ -27,7 +28,8 @@ def make_guard(
     budget: float, ledger: MemoryLedger | FileLedger | None = None, **options: float
 ) -> Guard:
     settings = GuardSettings(daily_budget_usd=budget, visitor_images_per_hour=0)
-    return Guard(settings, ledger or MemoryLedger(), clock=lambda: NOON, **options)
+    clock = SkipAheadClock(NOON, frozen=True)
+    return Guard(settings, ledger or MemoryLedger(), clock=clock, **options)
 
 
 def refusal(call: Callable[[], object]) -> RefusedError:

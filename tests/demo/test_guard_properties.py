@@ -26,6 +26,7 @@ from demo._refusals import RefusedError
 from demo._settings import GuardSettings
 from demo._visitor import Visitor
 from realdream.contract import cost
+from realdream.testing.clock import SkipAheadClock
 
 START = datetime(2030, 6, 1, 22, tzinfo=timezone.utc).timestamp()  # two hours to midnight
 VISITORS = [Visitor(f"addr:{n:012d}") for n in range(3)]
@@ -40,14 +41,6 @@ OUTCOMES = st.one_of(
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class GuardMachine(RuleBasedStateMachine):
     reservations = Bundle("reservations")
 
@@ -59,7 +52,7 @@ class GuardMachine(RuleBasedStateMachine):
     def start(self, budget_prices: int, per_hour: int, dearer: float) -> None:
         self.budget = micros(budget_prices * cost(1))
         self.price = dearer * cost(1)  # what the service really bills per image
-        self.clock = Clock()
+        self.clock = SkipAheadClock(START, frozen=True)
         settings = GuardSettings(
             daily_budget_usd=budget_prices * cost(1), visitor_images_per_hour=per_hour
         )
@@ -109,7 +102,7 @@ class GuardMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.floats(0, 5400))
     def wait(self, seconds: float) -> None:
-        self.clock.now += seconds
+        self.clock.advance(seconds)
 
     @invariant()
     def only_requests_started_before_the_price_was_told_pass_the_budget(self) -> None:
