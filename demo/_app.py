@@ -10,7 +10,7 @@ import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, NoReturn
 
 from demo._backend import (
     API_ENV,
@@ -89,9 +89,16 @@ def _port(text: str) -> int:
     return port
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line (what was wrong, and where the options are), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (options: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every option, with the environment variable it overrides and its default."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="app.py",
         description=(
             "RealDream Lightning demo (offline mock without a key). Each option overrides "
