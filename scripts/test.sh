@@ -27,3 +27,9 @@ export GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
 # The docs site (mkdocs, Material, mkdocstrings: the "docs" extra, part of "test") into site/.
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet
 HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" .venv/bin/python -m pytest "$@"
+# A short mutation run (about a minute on two idle cores): the retry rules decide what is resent
+# and what counts as billed; at least 90% of their non-equivalent mutants must be killed.
+if [ "$#" -eq 0 ]; then
+  .venv/bin/python scripts/mutation.py realdream/_retry.py realdream/_policy.py \
+    --tests tests/core/test_retry.py tests/core/test_retry_rules.py --fail-under 90
+fi
