@@ -67,10 +67,6 @@ class PollSchedule:
         self._interval = min(MAX_INTERVAL, self._interval * INTERVAL_GROWTH)
         return max(0.0, due - now)
 
-    def not_before(self, moment: float) -> None:
-        """Hold the next poll until ``moment`` (the server asked for a wait)."""
-        self._next = max(self._next, moment)
-
 
 class Durations:
     """How long this client's jobs took, for where to put the first poll (thread-safe enough:
@@ -219,7 +215,7 @@ def _asked(exc: RealDreamError) -> float | None:
     return None if asked is None else min(asked, contract.RESULT_TTL_S)
 
 
-def _describe(error: RealDreamError | None) -> str:
+def _describe(error: RealDreamError) -> str:
     if isinstance(error, APIStatusError):
         return f"HTTP {error.status_code} {error.title}"
-    return type(error).__name__ if error is not None else "none"
+    return type(error).__name__
