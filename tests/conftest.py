@@ -10,6 +10,9 @@ from hypothesis import HealthCheck, Phase, settings
 pytest_plugins = ["pytester"]  # the contract suite runs a user's test file with our plugin
 
 settings.register_profile("dev", max_examples=30, deadline=None)
+# The quick run (`pytest -m "not slow"`, see pytest_configure): every property is still tried,
+# on fewer examples.
+settings.register_profile("quick", max_examples=10, deadline=None)
 settings.register_profile(
     "ci",
     max_examples=150,

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from realdream import contract
@@ -76,6 +77,7 @@ def test_the_docs_corrected_sample_saves_the_jpeg(realdream_server, tmp_path):
         assert (image.format, image.size) == ("JPEG", (768, 1152))
 
 
+@pytest.mark.slow  # a pytest in a subprocess (plugins loaded afresh): about 3 s
 def test_the_plugin_fixtures_work_in_a_users_test_suite(pytester):
     pytester.makepyfile(
         test_user="""
@@ -118,6 +120,7 @@ def test_the_plugin_fixtures_work_in_a_users_test_suite(pytester):
     result.assert_outcomes(passed=4)
 
 
+@pytest.mark.slow  # a pytest in a subprocess: about 3 s
 def test_a_fixture_without_the_testing_extra_says_what_to_install(pytester):
     pytester.makeconftest("import sys\nsys.modules['starlette'] = None  # not installed\n")
     pytester.makepyfile(test_user="def test_needs_the_mock(realdream_client):\n    pass\n")
