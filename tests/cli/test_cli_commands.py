@@ -483,7 +483,6 @@ def test_a_connection_error_names_the_host_it_tried(cli: Cli, tmp_path: Path) ->
     assert f"{batch}:1: Could not reach 127.0.0.1:{port} (ConnectError" in ran_batch.err
 
 
-@pytest.mark.slow  # two command-line processes, one on a pty
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_generate_shows_a_spinner_with_the_elapsed_time_on_a_terminal_only(
     mock_server: mocks.RunningMock, tmp_path: Path
