@@ -26,7 +26,8 @@ export GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
 .venv/bin/mypy
 # The docs site (mkdocs, Material, mkdocstrings: the "docs" extra, part of "test") into site/.
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet
-HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" .venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist); `-n 0` among the arguments runs it in one process.
+HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" .venv/bin/python -m pytest -n 2 "$@"
 # A short mutation run (about a minute on two idle cores): the retry rules decide what is resent
 # and what counts as billed; at least 90% of their non-equivalent mutants must be killed.
 if [ "$#" -eq 0 ]; then

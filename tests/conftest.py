@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -10,6 +11,9 @@ from hypothesis import HealthCheck, Phase, settings
 pytest_plugins = ["pytester"]  # the contract suite runs a user's test file with our plugin
 
 settings.register_profile("dev", max_examples=30, deadline=None)
+# The quick run's (`pytest -m "not slow"`, unless HYPOTHESIS_PROFILE says otherwise): every
+# property is still tried, on fewer examples.
+settings.register_profile("quick", max_examples=10, deadline=None)
 settings.register_profile(
     "ci",
     max_examples=150,
@@ -20,6 +24,15 @@ settings.register_profile(
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The quick run (slow tests deselected) tries each property on the "quick" profile."""
+    if "HYPOTHESIS_PROFILE" not in os.environ and re.search(
+        r"\bnot\s+slow\b", config.option.markexpr or ""
+    ):
+        settings.load_profile("quick")
+
 
 _SECRET_VARIABLES = ("SEGMIND_API_KEY", "REALDREAM_BASE_URL", "REALDREAM_MOCK")
 

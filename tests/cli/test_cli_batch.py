@@ -46,6 +46,7 @@ def args_for(server: mocks.RunningMock) -> list[str]:
     return ["--base-url", server.base_url, "--api-key", server.api_key]
 
 
+@pytest.mark.slow  # 50 items twice over loopback, retries waited in real time: about 2 s
 def test_a_batch_of_50_with_injected_faults_completes_and_a_rerun_pays_nothing(
     cli: Cli, tmp_path: Path
 ) -> None:

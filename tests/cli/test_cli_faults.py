@@ -133,7 +133,8 @@ class _StubServer(ThreadingHTTPServer):
 @pytest.fixture
 def stub(request: pytest.FixtureRequest) -> Iterator[_StubServer]:
     server = _StubServer(request.param)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next look at its flag: every 50 ms, not the default 0.5 s
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield server
@@ -393,6 +394,7 @@ def assert_nothing_torn(out: Path) -> None:
         assert read_parameters(path) is not None
 
 
+@pytest.mark.slow  # batch processes killed and run again: about 1 s each
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 @pytest.mark.parametrize(
     "at",
@@ -422,6 +424,7 @@ def test_kill_9_after_an_image_is_written_costs_nothing_more_and_loses_nothing(
     assert_nothing_torn(out)
 
 
+@pytest.mark.slow  # batch processes killed and run again: about 1 s each
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_kill_9_in_the_middle_of_a_write_leaves_nothing_torn_and_buys_nothing_twice(
     batch_cli: Callable[..., Ran], tmp_path: Path
@@ -451,6 +454,7 @@ def test_kill_9_in_the_middle_of_a_write_leaves_nothing_torn_and_buys_nothing_tw
         assert read_parameters(path) == format_parameters(sent, index=index)
 
 
+@pytest.mark.slow  # batch processes killed and run again: about 1 s each
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_kill_9_after_v2_jobs_are_submitted_then_the_same_command_collects_them_paid_once(
     batch_cli: Callable[..., Ran], tmp_path: Path
@@ -488,6 +492,7 @@ def _key_of_line(out: Path, line: int) -> str:
     return next(r["key"] for r in records(out) if r["line"] == line)
 
 
+@pytest.mark.slow  # batch processes killed and run again: about 1 s each
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_kill_9_at_any_moment_never_charges_an_item_twice_nor_tears_a_file(
     batch_cli: Callable[..., Ran], tmp_path: Path

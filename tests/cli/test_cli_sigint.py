@@ -42,6 +42,7 @@ def wait_for_done(out: Path, count: int, process: subprocess.Popen[str], timeout
         time.sleep(0.02)
 
 
+@pytest.mark.slow  # two batch processes, one interrupted: about 2 s
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
 def test_interrupted_batch_resumes_with_every_item_done_once_and_paid_once(
     tmp_path: Path,

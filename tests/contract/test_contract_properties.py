@@ -25,6 +25,7 @@ _HEADERS = {"x-api-key": mocks.MOCK_API_KEY, "Content-Type": "application/json"}
 _small = st.sampled_from([256, 264, 512])
 
 
+@pytest.mark.slow  # 60 examples, each rendering images: about 1 s
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_payloads(), _small, _small)
 def test_valid_requests_get_every_image_at_the_requested_size(payload, width, height):

@@ -28,6 +28,8 @@ def test_a_v2_job_of_four_seconds_finishes_at_once_on_the_shared_clock(
     assert realdream_mock.balance == pytest.approx(10.0 - realdream.contract.COST_PER_IMAGE_USD)
 
 
+# A v1 image's latency is real time (only v2 jobs and retries follow the clock): none here.
+@pytest.mark.parametrize("realdream_mock_config", [mocks.MockConfig(latency=0.0)], ids=["v1"])
 def test_retries_wait_on_the_same_clock(
     realdream_client: realdream.Client,
     realdream_mock: mocks.MockService,

@@ -14,12 +14,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from realdream import contract
 from tests.reference import SAMPLE_CODE as SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
+#: A user's pytest: plugins load from their entry points, realdream's among them. schemathesis,
+#: a plugin of our own test environment and not of a user's, is left out (about 1.5 s of start-up).
+USERS_PYTEST = ("-p", "no:cacheprovider", "-p", "no:schemathesis")
 
 
 def _pointed_at(code: str, server) -> str:
@@ -76,6 +80,7 @@ def test_the_docs_corrected_sample_saves_the_jpeg(realdream_server, tmp_path):
         assert (image.format, image.size) == ("JPEG", (768, 1152))
 
 
+@pytest.mark.slow  # a pytest in a subprocess (plugins loaded afresh): about 3 s
 def test_the_plugin_fixtures_work_in_a_users_test_suite(pytester):
     pytester.makepyfile(
         test_user="""
@@ -114,14 +119,15 @@ def test_the_plugin_fixtures_work_in_a_users_test_suite(pytester):
             assert response.headers["content-type"] == "image/jpeg"
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(*USERS_PYTEST)
     result.assert_outcomes(passed=4)
 
 
+@pytest.mark.slow  # a pytest in a subprocess: about 3 s
 def test_a_fixture_without_the_testing_extra_says_what_to_install(pytester):
     pytester.makeconftest("import sys\nsys.modules['starlette'] = None  # not installed\n")
     pytester.makepyfile(test_user="def test_needs_the_mock(realdream_client):\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(*USERS_PYTEST)
     result.assert_outcomes(errors=1)
     assert "(starlette is not installed); install them with: pip install 'realdream[testing]'" in (
         result.stdout.str()

@@ -74,6 +74,7 @@ def test_a_200_without_a_readable_image_is_a_clear_error(client, server, body):
     assert f"({len(info.value.body)} bytes)" in str(info.value)
 
 
+@pytest.mark.slow  # 25 examples of Pillow encoding three formats: about 1 s
 @given(
     st.sampled_from(["JPEG", "PNG", "WEBP"]),
     st.integers(1, 3000),

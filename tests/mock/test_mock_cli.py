@@ -106,6 +106,7 @@ def test_an_invalid_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
     assert "--fault-rate=2.0: must be between 0 and 1" in refused(["--fault-rate", "2"], capsys)
 
 
+@pytest.mark.slow  # a server in a subprocess, started and interrupted
 def test_python_m_mocks_serves_prints_url_and_key_and_stops_on_ctrl_c() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(

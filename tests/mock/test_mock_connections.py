@@ -63,6 +63,7 @@ def test_the_servers_accepted_connections_have_nagle_turned_off() -> None:
             assert _nodelay(accepted) == 1
 
 
+@pytest.mark.slow  # waits out httpx's 5 s keep-alive window
 def test_an_idle_connection_outlives_the_clients_reuse_window() -> None:
     """The server keeps an idle connection past httpx's 5 s keep-alive expiry.
 

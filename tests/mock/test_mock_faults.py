@@ -83,7 +83,7 @@ def test_an_unknown_kind_is_refused_naming_fault_on(bad: Any) -> None:
 
 # --- which requests fault ----------------------------------------------------------------
 def test_faults_on_gets_leave_every_post_alone_and_bill_each_job_once() -> None:
-    mock = make(fault_rate=1.0, fault_on=GETS, seed=1)
+    mock = make(fault_rate=1.0, fault_on=GETS, seed=1, latency=0.0)  # v1 latency is real time
     request_id = mock.job(samples=2)
     assert mock.http.post(GENERATE, content=body(), headers=JSON_HEADERS).status_code == 200
     mock.clock.advance(3.0)
@@ -152,6 +152,7 @@ def run_jobs(config: mocks.MockConfig, samples: list[int]) -> tuple[Mock, list[b
     return mock, delivered, faults
 
 
+@pytest.mark.slow  # 25 examples of two mocks each: about 1.5 s
 @settings(max_examples=25, deadline=None)
 @given(
     fault_rate=st.floats(0.0, 0.9),

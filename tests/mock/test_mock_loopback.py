@@ -77,6 +77,7 @@ def test_wrong_method_over_http_is_html_405(shared_live: mocks.RunningMock) -> N
     assert "<title>405 Not Allowed</title>" in response.text
 
 
+@pytest.mark.slow  # 200 requests over loopback: about 2 s
 def test_200_concurrent_requests_against_credit_for_150() -> None:
     config = mocks.MockConfig(latency=0, credits=150 * contract.COST_PER_IMAGE_USD)
     with mocks.serve(config) as live:

@@ -163,12 +163,14 @@ APP = mocks.create_app(mocks.MockConfig(latency=0, credits=1_000_000.0))
 SCHEMA = schemathesis.openapi.from_asgi(mocks.OPENAPI_PATH, APP, config=CONFIG)
 
 
+@pytest.mark.slow  # schemathesis: 7 operations, up to 40 examples each
 @SCHEMA.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_schemathesis_in_process_finds_nothing(case: schemathesis.Case) -> None:
     case.call_and_validate()
 
 
+@pytest.mark.slow  # schemathesis: 25 runs of up to 6 steps
 def test_schemathesis_stateful_submit_then_poll_finds_nothing() -> None:
     # Links take each submit's request_id to the three polls: real jobs, in every state.
     app = mocks.create_app(mocks.MockConfig(latency=0.02, queue_time=0.01, credits=1_000_000.0))
@@ -198,6 +200,7 @@ LOOPBACK = schemathesis.openapi.from_dict(
 )
 
 
+@pytest.mark.slow  # schemathesis over loopback: 7 operations
 @LOOPBACK.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_schemathesis_over_loopback_finds_nothing(

@@ -44,9 +44,9 @@ def verify_on(
 def mock_on(clock: SkipAheadClock, **config: float) -> mocks.MockService:
     """The real mock, $10 of credits, its v2 jobs on ``clock`` (the frozen one of conftest, moved
     on only by verify's waits, so a job's states follow the schedule): verify's polls (at 0, 1 and
-    2.5 s) find one queued, processing, then completed. ``latency`` is also how long a v1 image
-    takes, in real time."""
-    settings = {"latency": 0.6, "queue_time": 0.5, **config}
+    2.5 s) find one queued (until 0.95 s), processing (until 1.05 s), then completed.
+    ``latency`` is also how long a v1 image takes, in real time: kept short."""
+    settings = {"latency": 0.1, "queue_time": 0.95, **config}
     return mocks.MockService(mocks.MockConfig(**settings), clock=clock)
 
 
@@ -109,6 +109,7 @@ def served() -> Iterator[mocks.RunningMock]:
         yield running
 
 
+@pytest.mark.slow  # the v2 job is polled in real time (1 s before the second poll)
 def test_over_loopback_every_probe_holds(served: mocks.RunningMock) -> None:
     report = realdream.verify(mocks.MOCK_API_KEY, base_url=served.base_url, announce=quiet)
     assert [r.fact for r in report.rows if r.verdict == "holds"] == HOLDS

@@ -5,6 +5,7 @@ whichever of its modules is imported first."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 import sys
@@ -53,6 +54,7 @@ def _lazy_targets(tree: ast.AST) -> set[str]:
     }
 
 
+@functools.cache  # parsed once per run: five tests read it, none changes it
 def _graph() -> dict[str, set[str]]:
     modules = _modules()
     graph = {}

@@ -130,6 +130,7 @@ def test_python_m_mocks_replay_option_refuses_a_bad_folder_in_one_line(tmp_path:
     assert done.stderr.strip().splitlines()[-1].endswith("not a directory")
 
 
+@pytest.mark.slow  # a server in a subprocess
 def test_python_m_mocks_replays_a_recorded_run(recorded: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "realdream.mock", "--replay", str(recorded),
