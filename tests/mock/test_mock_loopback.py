@@ -158,7 +158,10 @@ def test_thread_pool_clients_share_one_ledger() -> None:
 
         def one(_: int) -> int:
             return httpx.post(
-                live.url(GENERATE), content=body(seed=2, img_width=256), headers=JSON_HEADERS
+                live.url(GENERATE),
+                content=body(seed=2, img_width=256),
+                headers=JSON_HEADERS,
+                timeout=60,  # not httpx's 5 s: 16 clients on a busy machine (issue 21)
             ).status_code
 
         with ThreadPoolExecutor(8) as pool:
