@@ -8,6 +8,11 @@ import re
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+# The suite starts many Python processes (examples, the CLI, served apps, a user's pytest run).
+# Without bytecode caching each would compile its imports afresh, and a user's pytest run would
+# rewrite the asserts of every plugin's distribution (about 3 s a run), so the caches are on.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 pytest_plugins = ["pytester"]  # the contract suite runs a user's test file with our plugin
 
 settings.register_profile("dev", max_examples=30, deadline=None)

@@ -85,19 +85,28 @@ def _run(code: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProce
     )  # fmt: skip
 
 
+def _examples(runner: str) -> list[object]:
+    """The ``python`` blocks of one runner: the README's in the quick run, the docs pages' only in
+    the full run (marked slow; each starts an interpreter, a server or a pytest run of its own)."""
+    return [
+        pytest.param(block, id=block.id, marks=() if block.page == README.name else pytest.mark.slow)
+        for block in python_blocks(runner)
+    ]
+
+
 @pytest.fixture(scope="module")
 def mock_server() -> Iterator[mocks.RunningMock]:
     with mocks.serve(mocks.MockConfig(latency=0)) as running:
         yield running
 
 
-@pytest.mark.parametrize("block", python_blocks("plain"), ids=lambda b: b.id)
+@pytest.mark.parametrize("block", _examples("plain"))
 def test_a_plain_example_runs_offline(block: Block, tmp_path: Path) -> None:
     ran = _run(block.code, tmp_path, {})
     assert ran.returncode == 0, ran.stderr
 
 
-@pytest.mark.parametrize("block", python_blocks("mock-env"), ids=lambda b: b.id)
+@pytest.mark.parametrize("block", _examples("mock-env"))
 def test_an_example_that_needs_a_key_runs_against_the_mock(
     block: Block, tmp_path: Path, mock_server: mocks.RunningMock
 ) -> None:
@@ -108,7 +117,7 @@ def test_an_example_that_needs_a_key_runs_against_the_mock(
     assert mock_server.service.stats.requests > before  # it really went to the mock
 
 
-@pytest.mark.parametrize("block", python_blocks("pytest"), ids=lambda b: b.id)
+@pytest.mark.parametrize("block", _examples("pytest"))
 def test_an_example_test_file_passes_under_pytest(block: Block, tmp_path: Path) -> None:
     (tmp_path / "test_readme_example.py").write_text(block.code)
     ran = subprocess.run(

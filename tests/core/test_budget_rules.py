@@ -125,3 +125,47 @@ def test_the_repr_says_limit_spent_reserved_and_price() -> None:
     assert budget.reserve(0.125)
     budget.settle(0.0, 0.0625)
     assert repr(budget) == ("Budget(limit=0.5, spent=0.062500, reserved=0.125000, price=0.003000)")
+
+
+def test_a_release_frees_the_reservation_and_spends_nothing() -> None:
+    budget = Budget(limit=0.01, price=0.004)
+    held = budget.reserve_images(2)
+    assert held == pytest.approx(0.008)
+    assert budget.reserve_images(1) is None  # 0.012 would not fit: nothing more is held
+    assert budget.reserved == pytest.approx(0.008)
+    budget.release(held)
+    assert budget.spent == 0.0
+    assert budget.reserved == 0.0
+    assert budget.price == 0.004  # a request not billed teaches no price
+    assert budget.remaining == pytest.approx(0.01)
+
+
+def test_settling_more_than_is_held_never_leaves_a_negative_reservation() -> None:
+    budget = Budget(limit=1.0)
+    assert budget.reserve(0.25)
+    budget.settle(0.5, 0.0)
+    assert budget.reserved == 0.0
+    assert budget.reserve(1.0)  # the whole limit fits again: nothing negative was kept
+
+
+def test_what_remains_is_never_negative_even_after_an_overrun() -> None:
+    budget = Budget(limit=0.01)
+    budget.settle(0.0, 0.03, images=1)  # billed past the limit (a dearer service)
+    assert budget.remaining == 0.0
+    assert not budget.allows(0.0 + 1e-6)
+    assert budget.reserve_images(1) is None
+    assert Budget(limit=0.3).remaining == 0.3  # rounded to the nano-dollar, not to a cent
+
+
+def test_a_noted_price_only_ever_rises_and_must_be_a_price() -> None:
+    budget = Budget(limit=1.0, price=0.002)
+    budget.note_price(0.005)
+    assert budget.price == 0.005
+    assert budget.estimate(2) == pytest.approx(0.01)
+    budget.note_price(0.001)
+    assert budget.price == 0.005
+    with pytest.raises(ValueError, match=r"^price=-1: must be"):
+        budget.note_price(-1)
+    with pytest.raises(ValueError, match=r"^cost='nan': must be"):
+        budget.settle(0.0, "nan")  # type: ignore[arg-type]
+    assert budget.spent == 0.0

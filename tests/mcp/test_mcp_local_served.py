@@ -34,7 +34,7 @@ PRICE = realdream.contract.COST_PER_IMAGE_USD
 def _env() -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "TMPDIR", "SYSTEMROOT")
     env = {name: os.environ[name] for name in keep if name in os.environ}
-    return {**env, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    return {**env, "PYTHONPATH": str(ROOT)}
 
 
 @asynccontextmanager
