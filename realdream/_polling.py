@@ -124,8 +124,9 @@ class Patience:
         self.job = job
         self.timeout = timeout
         self.deadline = deadline
-        #: What each request of the wait is sent with: the wait does the retrying.
-        self.policy = replace(policy, max_retries=0, retry_read_errors=True)
+        #: What each request of the wait is sent with: no retries of its own, the wait does the
+        #: retrying (so which failures a request would retry does not matter here).
+        self.policy = replace(policy, max_retries=0)
         self._backoff = policy
         self._clock = clock
         self._rand = rand

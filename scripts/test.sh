@@ -28,9 +28,13 @@ export GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet
 # Two workers (pytest-xdist); `-n 0` among the arguments runs it in one process.
 HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" .venv/bin/python -m pytest -n 2 "$@"
-# A short mutation run (about a minute on two idle cores): the retry rules decide what is resent
-# and what counts as billed; at least 90% of their non-equivalent mutants must be killed.
+# Short mutation runs (about a minute on two idle cores): the retry rules decide what is resent
+# and what counts as billed, the Budget and the number parser what may be spent; at least 90% of
+# their non-equivalent mutants must be killed.
 if [ "$#" -eq 0 ]; then
   .venv/bin/python scripts/mutation.py realdream/_retry.py realdream/_policy.py \
     --tests tests/core/test_retry.py tests/core/test_retry_rules.py --fail-under 90
+  .venv/bin/python scripts/mutation.py realdream/_budget.py realdream/_amounts.py \
+    --tests tests/core/test_budget_rules.py tests/core/test_amounts.py \
+    tests/core/test_amounts_rules.py --fail-under 90
 fi
