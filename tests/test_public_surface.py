@@ -26,6 +26,7 @@ CONSUMERS = {
     "demo": "demo",
     "bench": "bench",
     "realdream/cli": "realdream.cli",
+    "realdream/mcp": "realdream.mcp",
     "realdream/testing": "realdream.testing",
     "app.py": "app",
 }

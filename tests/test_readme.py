@@ -88,8 +88,9 @@ def _run(code: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProce
 def _examples(runner: str) -> list[object]:
     """The ``python`` blocks of one runner: the README's in the quick run, the docs pages' only in
     the full run (marked slow; each starts an interpreter, a server or a pytest run of its own)."""
+    slow = pytest.mark.slow
     return [
-        pytest.param(block, id=block.id, marks=() if block.page == README.name else pytest.mark.slow)
+        pytest.param(block, id=block.id, marks=() if block.page == README.name else slow)
         for block in python_blocks(runner)
     ]
 

@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +18,8 @@ import pytest
 import realdream
 import realdream.mock as mocks
 from demo import API_ENV, MOCK_ENV, MOCK_LATENCY_ENV, Backend, Handlers, Mode
+from tests.served import ServedApp, stop_all
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "SG_feedfacecafebeef"
 #: Anything in a developer's environment that would change what the app does.
 _ENV_NAMES = (
@@ -50,10 +45,6 @@ _ENV_NAMES = (
     "REALDREAM_TRUSTED_PROXY_HOPS",
     "GRADIO_TEMP_DIR",
 )
-#: Seconds a test of a served app waits for it (to start, to answer): generous, so that a busy
-#: machine slows these tests down instead of failing them. ``REALDREAM_TEST_TIMEOUT_S`` sets it.
-TIMEOUT_S = float(os.environ.get("REALDREAM_TEST_TIMEOUT_S") or 120)
-_READY_LINE = "Running on local URL"
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -98,82 +89,9 @@ def secret_key() -> str:
     return SECRET_KEY
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class ServedApp:
-    """``python app.py`` running in a subprocess."""
-
-    url: str
-    process: subprocess.Popen[str]
-    log: Path
-    reader: _LogReader
-
-
-class _LogReader:
-    """Drains a subprocess's output into a file; tells when Gradio prints its URL."""
-
-    def __init__(self, process: subprocess.Popen[str], log: Path) -> None:
-        self.url_seen = threading.Event()
-        self._thread = threading.Thread(target=self._drain, args=(process, log), daemon=True)
-        self._thread.start()
-
-    def _drain(self, process: subprocess.Popen[str], log: Path) -> None:
-        assert process.stdout is not None
-        with log.open("w") as out:
-            for line in process.stdout:
-                out.write(line)
-                out.flush()
-                if _READY_LINE in line:
-                    self.url_seen.set()
-        self.url_seen.set()  # the process ended: stop waiting
-
-
-def _start(log: Path, port: int, *args: str, env: dict[str, str] | None = None) -> ServedApp:
+def _start(log: Path, *args: str, env: dict[str, str] | None = None) -> ServedApp:
     environ = {k: v for k, v in os.environ.items() if k not in _ENV_NAMES}
-    environ.update(GRADIO_TEMP_DIR=str(log.parent / f"gradio-{port}"))  # not the shared /tmp
-    environ.update(env or {}, GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--port", str(port), *args],
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    return ServedApp(f"http://127.0.0.1:{port}", process, log, _LogReader(process, log))
-
-
-def _wait_until_up(app: ServedApp) -> None:
-    if not app.reader.url_seen.wait(TIMEOUT_S) or app.process.poll() is not None:
-        app.process.kill()
-        pytest.fail(f"app.py did not start:\n{app.log.read_text()}")
-
-
-def _stop(app: ServedApp) -> None:
-    if app.process.poll() is None:
-        app.process.terminate()
-    try:
-        app.process.wait(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        app.process.kill()
-        app.process.wait()
-    if app.process.stdout is not None:
-        app.process.stdout.close()
-
-
-def _stop_all(apps: list[ServedApp]) -> None:
-    """Ask every app to stop first, then wait for each: they shut down side by side."""
-    for app in apps:
-        if app.process.poll() is None:
-            app.process.terminate()
-    for app in apps:
-        _stop(app)
+    return ServedApp(log, args, {**environ, **(env or {})})
 
 
 @pytest.fixture(scope="session")
@@ -191,19 +109,15 @@ def served(
     (``REALDREAM_BASE_URL`` pointing at :func:`mock_server`)."""
     logs = tmp_path_factory.mktemp("served")
     apps = {
-        "offline": _start(logs / "offline.log", free_port(), "--mock", "--mock-latency", "0"),
-        "remote": _start(
-            logs / "remote.log",
-            free_port(),
-            env={realdream.BASE_URL_ENV: mock_server.base_url},
-        ),
+        "offline": _start(logs / "offline.log", "--mock", "--mock-latency", "0"),
+        "remote": _start(logs / "remote.log", env={realdream.BASE_URL_ENV: mock_server.base_url}),
     }
     try:
         for app in apps.values():
-            _wait_until_up(app)
+            app.wait()
         yield apps
     finally:
-        _stop_all(list(apps.values()))
+        stop_all(list(apps.values()))
 
 
 @pytest.fixture(scope="session")
@@ -225,19 +139,19 @@ class Launcher:
 
     def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> ServedApp:
         log = self.folder / f"{name}-{len(self.apps)}.log"
-        app = _start(log, free_port(), *args, env=env)
+        app = _start(log, *args, env=env)
         self.apps.append(app)
         return app
 
     def wait(self, *apps: ServedApp) -> None:
         for app in apps:
-            _wait_until_up(app)
+            app.wait()
 
     def stop(self, app: ServedApp) -> None:
-        _stop(app)
+        app.stop()
 
     def stop_all(self) -> None:
-        _stop_all(self.apps)
+        stop_all(self.apps)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from demo import MOCK_LATENCY_ENV, Backend, main, parse_args
-from tests.demo.conftest import TIMEOUT_S
+from tests.served import TIMEOUT_S
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import realdream.mock as mocks
-from tests.demo.conftest import TIMEOUT_S
+from tests.served import TIMEOUT_S
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.demo.conftest import ROOT, TIMEOUT_S, ServedApp
 from tests.readme import Block, python_blocks
+from tests.served import ROOT, TIMEOUT_S, ServedApp
 
 pytestmark = pytest.mark.slow  # the served app, and the example in a subprocess
 

@@ -14,7 +14,8 @@ from gradio_client.exceptions import AppError
 
 import realdream
 import realdream.mock as mocks
-from tests.demo.conftest import TIMEOUT_S, call_generate
+from tests.demo.conftest import call_generate
+from tests.served import TIMEOUT_S
 
 pytestmark = pytest.mark.slow  # two apps in subprocesses, shared with the browser tests
 

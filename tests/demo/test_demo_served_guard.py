@@ -18,7 +18,8 @@ from gradio_client.exceptions import AppError
 
 import realdream
 import realdream.mock as mocks
-from tests.demo.conftest import TIMEOUT_S, call_generate, form_data
+from tests.demo.conftest import call_generate, form_data
+from tests.served import TIMEOUT_S
 
 pytestmark = pytest.mark.slow  # three apps in subprocesses, fifty visitors at once
 

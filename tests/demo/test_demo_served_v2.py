@@ -17,7 +17,8 @@ from gradio_client import Client
 import realdream
 import realdream.mock as mocks
 from demo import API_ENV
-from tests.demo.conftest import TIMEOUT_S, Launcher, ServedApp
+from tests.demo.conftest import Launcher
+from tests.served import TIMEOUT_S, ServedApp
 
 pytestmark = pytest.mark.slow  # an app in a subprocess
 

@@ -20,7 +20,7 @@ from demo._settings import GuardSettings
 from demo._visitor import Visitor
 from realdream.contract import cost
 from realdream.testing.clock import SkipAheadClock
-from tests.demo.conftest import TIMEOUT_S
+from tests.served import TIMEOUT_S
 
 PRICE = cost(1)
 ALICE = Visitor("addr:aaaaaaaaaaaa")

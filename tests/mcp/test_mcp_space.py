@@ -4,12 +4,7 @@ streamable HTTP, spending the owner's key on a loopback mock under the demo's gu
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +17,10 @@ from mcp.client.streamable_http import streamable_http_client
 import realdream
 import realdream.mock as mocks
 from tests.mcp._session import images, pil, texts
+from tests.served import ServedApp, stop_all
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 #: A caller's own key: the mock accepts it; it must show up nowhere.
 CANARY = "SG_c0ffee00c0ffee00"
 PRICE = realdream.contract.COST_PER_IMAGE_USD
@@ -41,54 +36,13 @@ FAKE_SPACE_OAUTH = {
 _CLEARED = ("SEGMIND_API_KEY", "REALDREAM_", "SPACE_ID", "SYSTEM", "FORWARDED_ALLOW_IPS", "OAUTH_")
 
 
-@dataclass
-class App:
-    url: str
-    process: subprocess.Popen[str]
-    log: Path
-    ready: threading.Event
-    reader: threading.Thread | None = None
-
-    @property
-    def mcp_url(self) -> str:
-        return f"{self.url}/gradio_api/mcp/"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _start(log: Path, *args: str, env: dict[str, str]) -> App:
+def _start(log: Path, *args: str, env: dict[str, str]) -> ServedApp:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(_CLEARED)}
-    port = _free_port()
-    environ.update(
-        env,
-        GRADIO_TEMP_DIR=str(log.parent / f"gradio-{port}"),
-        GRADIO_ANALYTICS_ENABLED="False",
-        PYTHONUNBUFFERED="1",
-    )
-    command = [sys.executable, str(ROOT / "app.py"), "--mcp", "--port", str(port), *args]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    app = App(f"http://127.0.0.1:{port}", process, log, threading.Event())
-    app.reader = threading.Thread(target=_drain, args=(app,), daemon=True)
-    app.reader.start()
-    return app
+    return ServedApp(log, ("--mcp", *args), {**environ, **env})
 
 
-def _drain(app: App) -> None:
-    assert app.process.stdout is not None
-    with app.log.open("w") as out:
-        for line in app.process.stdout:
-            out.write(line)
-            out.flush()
-            if "Running on local URL" in line:
-                app.ready.set()
-    app.ready.set()
+def _mcp_url(app: ServedApp) -> str:
+    return f"{app.url}/gradio_api/mcp/"
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +56,7 @@ def paid_mock() -> Iterator[mocks.RunningMock]:
 @pytest.fixture(scope="module")
 def apps(
     paid_mock: mocks.RunningMock, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, App]]:
+) -> Iterator[dict[str, ServedApp]]:
     folder = tmp_path_factory.mktemp("apps")
     owner = {"SEGMIND_API_KEY": paid_mock.api_key, "REALDREAM_BASE_URL": paid_mock.base_url}
     started = {
@@ -125,26 +79,19 @@ def apps(
     }
     try:
         for app in started.values():
-            if not app.ready.wait(90) or app.process.poll() is not None:
-                pytest.fail(f"app.py --mcp did not start:\n{app.log.read_text()}")
+            app.wait()
         yield started
     finally:
-        for app in started.values():
-            app.process.terminate()
-            app.process.wait(timeout=15)
-            if app.reader is not None:
-                app.reader.join(timeout=15)
-            if app.process.stdout is not None:
-                app.process.stdout.close()
+        stop_all(list(started.values()))
 
 
-def session_calls(app: App, calls: list[tuple[str, dict[str, Any]]], **headers: str) -> Any:
+def session_calls(app: ServedApp, calls: list[tuple[str, dict[str, Any]]], **headers: str) -> Any:
     """List the tools, then make ``calls`` to the one tool, in one MCP session."""
 
     async def main() -> Any:
         async with (
             httpx.AsyncClient(headers=headers, timeout=60) as http,
-            streamable_http_client(app.mcp_url, http_client=http) as (read, write, _),
+            streamable_http_client(_mcp_url(app), http_client=http) as (read, write, _),
             ClientSession(read, write) as session,
         ):
             await session.initialize()
@@ -165,7 +112,7 @@ def tool_name(listed: types.ListToolsResult) -> str:
 
 
 def test_the_tool_has_a_description_typed_parameters_and_the_contracts_bounds(
-    apps: dict[str, App],
+    apps: dict[str, ServedApp],
 ) -> None:
     listed, _ = session_calls(apps["budget"], [])
     (tool,) = listed.tools
@@ -184,7 +131,7 @@ def test_the_tool_has_a_description_typed_parameters_and_the_contracts_bounds(
 
 
 def test_one_image_per_output_with_the_facts_in_text(
-    apps: dict[str, App], paid_mock: mocks.RunningMock
+    apps: dict[str, ServedApp], paid_mock: mocks.RunningMock
 ) -> None:
     _, (made,) = session_calls(apps["visitors"], [("generate_image", {**SMALL, "seed": 9})])
     assert not made.isError
@@ -198,7 +145,7 @@ def test_one_image_per_output_with_the_facts_in_text(
 
 
 def test_the_daily_budget_refuses_an_mcp_call_and_nothing_is_spent(
-    apps: dict[str, App], paid_mock: mocks.RunningMock
+    apps: dict[str, ServedApp], paid_mock: mocks.RunningMock
 ) -> None:
     calls = [("generate_image", SMALL), ("generate_image", SMALL)]
     before = paid_mock.service.balance
@@ -212,7 +159,7 @@ def test_the_daily_budget_refuses_an_mcp_call_and_nothing_is_spent(
 
 
 def test_the_visitor_limit_holds_whatever_forwarded_address_the_caller_claims(
-    apps: dict[str, App], paid_mock: mocks.RunningMock
+    apps: dict[str, ServedApp], paid_mock: mocks.RunningMock
 ) -> None:
     app = apps["visitors"]
     session_calls(app, [("generate_image", SMALL)])  # this caller's one image (or it was used)
@@ -226,7 +173,7 @@ def test_the_visitor_limit_holds_whatever_forwarded_address_the_caller_claims(
 
 
 def test_under_require_login_a_caller_needs_its_own_key_in_the_header(
-    apps: dict[str, App], paid_mock: mocks.RunningMock
+    apps: dict[str, ServedApp], paid_mock: mocks.RunningMock
 ) -> None:
     app = apps["login"]
     before = paid_mock.service.balance
@@ -245,7 +192,7 @@ def test_under_require_login_a_caller_needs_its_own_key_in_the_header(
 
 
 def test_a_callers_key_appears_in_no_result_log_line_or_schema(
-    apps: dict[str, App], paid_mock: mocks.RunningMock
+    apps: dict[str, ServedApp], paid_mock: mocks.RunningMock
 ) -> None:
     app = apps["login"]
     wrong = "SG_0badc0de0badc0de"  # the mock refuses it: a 401 whose message must not echo it
