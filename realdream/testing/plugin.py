@@ -8,8 +8,8 @@ plugin imports nothing heavy.
 Fixtures:
 
 ``realdream_mock``
-    A fresh in-process :class:`realdream.mock.MockService` (latency 0, $10 of credits). Force a status
-    with ``realdream_mock.script([...])`` or inspect ``realdream_mock.balance``.
+    A fresh in-process :class:`realdream.mock.MockService` (latency 0, $10 of credits). Force a
+    status with ``realdream_mock.script([...])`` or inspect ``realdream_mock.balance``.
 ``realdream_client``
     A :class:`realdream.Client` wired to ``realdream_mock`` without sockets. Retries never
     really wait: their waits are recorded in ``realdream_sleeps``.
