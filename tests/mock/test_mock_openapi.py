@@ -159,13 +159,23 @@ _SETTINGS: dict[str, Any] = {
 CONFIG = schemathesis.Config.from_dict(
     {**_SETTINGS, "generation": {"mode": "all", "max-examples": 40}}
 )
+#: The decorator's settings start from Hypothesis's defaults, not from the loaded profile: a
+#: profile's ``max_examples`` (150 under ``ci``) would override the example counts set above for
+#: every operation. The profile still decides whether runs are derandomized.
+SCHEMATHESIS_SETTINGS = settings(
+    settings.get_profile("default"),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=settings.default.derandomize,
+    database=settings.default.database,
+)
 APP = mocks.create_app(mocks.MockConfig(latency=0, credits=1_000_000.0))
 SCHEMA = schemathesis.openapi.from_asgi(mocks.OPENAPI_PATH, APP, config=CONFIG)
 
 
 @pytest.mark.slow  # schemathesis: 7 operations, up to 40 examples each
 @SCHEMA.parametrize()
-@settings(deadline=None, suppress_health_check=list(HealthCheck))
+@SCHEMATHESIS_SETTINGS
 def test_schemathesis_in_process_finds_nothing(case: schemathesis.Case) -> None:
     case.call_and_validate()
 
@@ -202,7 +212,7 @@ LOOPBACK = schemathesis.openapi.from_dict(
 
 @pytest.mark.slow  # schemathesis over loopback: 7 operations
 @LOOPBACK.parametrize()
-@settings(deadline=None, suppress_health_check=list(HealthCheck))
+@SCHEMATHESIS_SETTINGS
 def test_schemathesis_over_loopback_finds_nothing(
     case: schemathesis.Case, rich_live: mocks.RunningMock
 ) -> None:
