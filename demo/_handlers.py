@@ -37,6 +37,19 @@ __all__ = [
 ]
 
 RANDOM_SEED: Final = int(realdream.LIMITS["seed"].default)
+#: The generation parameters of :meth:`Handlers.generate`, in order: the page's first inputs and
+#: the Space's MCP tool's parameters.
+GENERATION_PARAMETERS: Final = (
+    "prompt",
+    "negative_prompt",
+    "scheduler",
+    "num_inference_steps",
+    "guidance_scale",
+    "seed",
+    "img_width",
+    "img_height",
+    "samples",
+)
 _TICK_S: Final = 0.2
 _T = TypeVar("_T")
 

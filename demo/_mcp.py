@@ -34,7 +34,7 @@ import gradio as gr
 from gradio.components import Component
 from gradio.events import api as gradio_api
 
-from demo._handlers import GenerateOutput, Handlers
+from demo._handlers import GENERATION_PARAMETERS, GenerateOutput, Handlers
 from demo._settings import env_flag
 from realdream import DEFAULT_NEGATIVE_PROMPT, DEFAULT_SCHEDULER, LIMITS, Scheduler
 
@@ -203,7 +203,7 @@ def _add_bounds(demo: gr.Blocks) -> None:
     for fn in demo.fns.values():
         if fn.api_name != TOOL_NAME:
             continue
-        for name, component in zip(_PARAMETERS, fn.inputs, strict=True):
+        for name, component in zip(GENERATION_PARAMETERS, fn.inputs, strict=True):
             if not isinstance(component, Component):
                 continue
             bounds = {k: v for k, v in properties[name].items() if k not in _NOT_COPIED}
@@ -211,18 +211,6 @@ def _add_bounds(demo: gr.Blocks) -> None:
 
 
 _NOT_COPIED: Final = frozenset({"description", "pattern"})
-#: The tool's parameters, in the order of its signature (and of ``gr.api``'s inputs).
-_PARAMETERS: Final = (
-    "prompt",
-    "negative_prompt",
-    "scheduler",
-    "num_inference_steps",
-    "guidance_scale",
-    "seed",
-    "img_width",
-    "img_height",
-    "samples",
-)
 
 
 def enable_mcp(demo: gr.Blocks, *, concurrency: int) -> None:

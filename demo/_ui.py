@@ -13,6 +13,7 @@ from demo import _text
 from demo._backend import Backend, Mode
 from demo._guard import Guard
 from demo._handlers import (
+    GENERATION_PARAMETERS,
     Handlers,
     preset_from_size,
     random_seed,
@@ -39,19 +40,7 @@ DEFAULT_MAX_QUEUE: Final = 64
 _LIMITS = realdream.LIMITS
 
 #: The inputs of ``/generate``: :meth:`Handlers.generate`'s parameters, in order.
-GENERATE_INPUTS: Final = (
-    "prompt",
-    "negative_prompt",
-    "scheduler",
-    "num_inference_steps",
-    "guidance_scale",
-    "seed",
-    "img_width",
-    "img_height",
-    "samples",
-    "api_key",
-    "offline_mock",
-)
+GENERATE_INPUTS: Final = (*GENERATION_PARAMETERS, "api_key", "offline_mock")
 #: The components an example fills, in the order of :meth:`Example.values`.
 EXAMPLE_INPUTS: Final = (
     "prompt",

@@ -9,7 +9,7 @@
 import typing as _typing
 
 from realdream import contract
-from realdream._amounts import parse_amount
+from realdream._amounts import parse_amount, reported_amount
 from realdream._budget import Budget
 from realdream._errors import (
     STATUS_ERRORS,
@@ -191,6 +191,7 @@ __all__ = [
     "parse_parameters",
     "read_parameters",
     "read_request",
+    "reported_amount",
     "request_from_parameters",
     "server_wait",
     "verify",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-__all__ = ["MAX_AMOUNT", "parse_amount", "parse_count", "short_repr"]
+__all__ = ["MAX_AMOUNT", "parse_amount", "parse_count", "reported_amount", "short_repr"]
 
 #: No balance, price or cost this API deals in comes near this; anything larger is an error.
 MAX_AMOUNT: Final = 1e12
@@ -45,6 +45,16 @@ def parse_amount(
     if number < 0 and not negative:
         raise ValueError(f"{field}={short_repr(value)}: must be {allowed}")
     return number + 0.0  # -0.0 -> 0.0
+
+
+def reported_amount(value: object, *, field: str) -> float | None:
+    """A price, balance or duration a response reports, or ``None`` when it cannot be true."""
+    if value is None:
+        return None
+    try:
+        return parse_amount(value, field=field)
+    except ValueError:
+        return None
 
 
 def parse_count(value: object, *, field: str, maximum: int = 1_000_000) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from realdream import contract
-from realdream._amounts import parse_amount, parse_count
+from realdream._amounts import parse_count, reported_amount
 
 __all__ = [
     "parse_datetime",
@@ -40,16 +40,6 @@ def parse_float(value: str | None) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) else None
-
-
-def reported_amount(value: object, *, field: str) -> float | None:
-    """A price, balance or duration a response reports, or ``None`` when it cannot be true."""
-    if value is None:
-        return None
-    try:
-        return parse_amount(value, field=field)
-    except ValueError:
-        return None
 
 
 def reported_seed(value: object) -> int | None:

@@ -23,7 +23,7 @@ from typing import Final, Literal
 import httpx
 import pytest
 
-from realdream import Budget, contract, parse_amount
+from realdream import Budget, contract, reported_amount
 
 __all__ = [
     "DEFAULT_LIVE_MAX_COST",
@@ -135,7 +135,8 @@ class LiveMeter:
                     self._jobs[job] = ticket.held
             return
         if response.status_code == 200 and ticket.kind == "v1":
-            announced = _amount(response.headers.get(contract.HEADER_COST))
+            cost = response.headers.get(contract.HEADER_COST)
+            announced = reported_amount(cost, field=contract.HEADER_COST)
             self._billed(ticket, announced)
         self._catch_up()
         self.budget.release(ticket.held)
@@ -221,15 +222,6 @@ def _job_id(response: httpx.Response) -> str | None:
     return found if isinstance(found, str) and _ID.fullmatch(found) else None
 
 
-def _amount(value: object, field: str = contract.HEADER_COST) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_amount(value, field=field)
-    except ValueError:
-        return None
-
-
 def _balance_request(request: httpx.Request) -> httpx.Request:
     """The free credits call for ``request``'s service and key (a generation, a submit or a
     poll, under whatever path prefix the base URL has)."""
@@ -251,8 +243,8 @@ def _read_balance(response: httpx.Response) -> float | None:
     if not isinstance(data, dict):
         return None
     paid, free = contract.CREDITS_KEYS
-    total = _amount(data.get(paid), paid)
-    extra = _amount(data.get(free, 0), free)
+    total = reported_amount(data.get(paid), field=paid)
+    extra = reported_amount(data.get(free, 0), field=free)
     return None if total is None or extra is None else total + extra
 
 

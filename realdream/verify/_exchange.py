@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from realdream import contract
-from realdream._amounts import parse_amount
+from realdream._amounts import parse_amount, reported_amount
 
 __all__ = ["Exchange", "announced_cost", "balance", "job_state", "request_id", "result_cost"]
 
@@ -80,7 +80,7 @@ def balance(ex: Exchange) -> float | None:
 
 def announced_cost(ex: Exchange) -> float | None:
     """What a v1 answer says it cost (``x-cost``), or ``None`` when it says nothing true."""
-    return _amount(ex.header(contract.HEADER_COST), contract.HEADER_COST)
+    return reported_amount(ex.header(contract.HEADER_COST), field=contract.HEADER_COST)
 
 
 def result_cost(ex: Exchange) -> float | None:
@@ -88,13 +88,4 @@ def result_cost(ex: Exchange) -> float | None:
     data = ex.json()
     metrics = data.get(contract.JOB_METRICS_KEY) if isinstance(data, dict) else None
     value = metrics.get(contract.METRIC_COST) if isinstance(metrics, dict) else None
-    return _amount(value, f"{contract.JOB_METRICS_KEY}.{contract.METRIC_COST}")
-
-
-def _amount(value: object, field: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_amount(value, field=field)
-    except ValueError:
-        return None
+    return reported_amount(value, field=f"{contract.JOB_METRICS_KEY}.{contract.METRIC_COST}")

@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import realdream
-from realdream import contract
+from realdream import contract, reported_amount
 from realdream._amounts import MAX_AMOUNT
-from realdream._headers import reported_amount, reported_seed
+from realdream._headers import reported_seed
 from realdream._jobbodies import metric, result_seed
 from realdream._polling import Durations
 from tests.core.fakes import KEY, encode
