@@ -3,6 +3,7 @@ checks (made before anything is sent, so neither costs a request nor a retry).""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Awaitable, Callable
@@ -66,6 +67,17 @@ class Seams:
 def os_error(exc: OSError) -> str:
     where = f"{exc.filename}: " if exc.filename else ""
     return f"{where}{exc.strerror or exc}"
+
+
+def listen_error(exc: OSError, host: str, port: int, option: str) -> CLIError:
+    """The one line for a server that could not listen: a taken port names ``option`` (and 0
+    for any free port); anything else, the system's reason."""
+    if exc.errno == errno.EADDRINUSE:
+        return CLIError(
+            f"error: port {port} is in use on {host}; pick another with {option}, or "
+            f"{option} 0 for any free one"
+        )
+    return CLIError(f"error: cannot listen on {host}:{port}: {os_error(exc)}")
 
 
 def require_key(api_key: str | None) -> None:

@@ -7,7 +7,6 @@ stdio: everything this command says goes to stderr.
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from realdream import API_KEY_ENV, Budget, GenerationResult, RetryPolicy
-from realdream.cli._common import CLIError, os_error, require_key
+from realdream.cli._common import CLIError, listen_error, require_key
 from realdream.cli._options import ApiKey, BaseUrl, Format, ImageFormat, Rpm
 from realdream.mcp import DEFAULT_MAX_COST  # needs no mcp SDK: --help works without the extra
 
@@ -162,12 +161,7 @@ def _serve_http(server: Server[Any, Any], http: int, started: str) -> None:
     try:
         sock = listening_socket(http)
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise CLIError(
-                f"error: port {http} is in use on 127.0.0.1; pick another with --http, or "
-                "--http 0 for any free one"
-            ) from None
-        raise CLIError(f"error: cannot listen on 127.0.0.1:{http}: {os_error(exc)}") from None
+        raise listen_error(exc, "127.0.0.1", http, "--http") from None
     with sock:
         run_http(server, sock, announce=lambda url: _say(f"{started}; serving MCP at {url}"))
 

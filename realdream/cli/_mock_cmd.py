@@ -8,11 +8,10 @@ how to pick another.
 from __future__ import annotations
 
 import argparse
-import errno
 from collections.abc import Sequence
 from typing import NoReturn
 
-from realdream.cli._common import CLIError, os_error
+from realdream.cli._common import CLIError, listen_error
 
 __all__ = ["run_mock"]
 
@@ -47,12 +46,7 @@ def run_mock(args: Sequence[str]) -> int:
     try:
         mocks.run(config, ns.host, ns.port)
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise CLIError(
-                f"error: port {ns.port} is in use on {ns.host}; "
-                "pick another with --port, or --port 0 for any free one"
-            ) from None
-        raise CLIError(f"error: cannot listen on {ns.host}:{ns.port}: {os_error(exc)}") from None
+        raise listen_error(exc, ns.host, ns.port, "--port") from None
     except (RuntimeError, ValueError) as exc:  # the server did not start
         raise CLIError(f"error: cannot serve on {ns.host}:{ns.port}: {exc}") from None
     return 0
