@@ -13,7 +13,7 @@ import pytest
 
 import realdream
 import realdream.mock as mocks
-from tests.docs.checkout import copy_checkout, fresh_venv, run, user_env
+from tests.docs.checkout import fresh_venv, run, shared_wheel, user_env
 from tests.readme import (
     EXAMPLE_LANGUAGES,
     NOT_RUN,
@@ -153,13 +153,11 @@ def test_a_shell_example_runs_against_the_mock(
 
 @pytest.fixture(scope="module")
 def fresh_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A user's own project beside a fresh venv holding only ``pip install
-    "<checkout>[testing]"``; the project has its own ``mocks`` modules, as many do."""
+    """A user's own project beside a fresh venv holding only ``realdream[testing]``, installed
+    from the checkout's wheel as from the index; the project has its own ``mocks`` modules, as
+    many do."""
     base = tmp_path_factory.mktemp("fresh")
-    checkout = copy_checkout(base / "checkout")
-    python = fresh_venv(base / "venv")
-    ran = run([str(python), "-m", "pip", "install", "-q", f"{checkout}[testing]"], cwd=base)
-    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    python = fresh_venv(base / "venv", f"{shared_wheel(tmp_path_factory)}[testing]")
     project = base / "project"
     (project / "tests").mkdir(parents=True)
     for own in (project / "mocks.py", project / "tests" / "mocks.py"):

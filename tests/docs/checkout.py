@@ -14,6 +14,9 @@ from email.parser import Parser
 from pathlib import Path
 from zipfile import ZipFile
 
+import pytest
+from filelock import FileLock
+
 ROOT = Path(__file__).resolve().parents[2]
 _LEFT_OUT = shutil.ignore_patterns(
     ".git", ".venv", "venv", "site", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
@@ -52,6 +55,19 @@ def build_wheel(checkout: Path, out: Path) -> Path:
     return wheel
 
 
+def shared_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel of a clean copy of the checkout, built once per test run: under xdist the
+    workers share one (the first to ask builds it while the other waits on a lock)."""
+    base = tmp_path_factory.getbasetemp()
+    run_folder = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out = run_folder / "wheel"
+    with FileLock(run_folder / "wheel.lock"):
+        if not list(out.glob("realdream-*.whl")):
+            build_wheel(copy_checkout(run_folder / "wheel-checkout"), out)
+    (wheel,) = out.glob("realdream-*.whl")
+    return wheel
+
+
 def wheel_metadata(wheel: Path) -> dict[str, list[str]]:
     """The wheel's core metadata fields, each with every value it has."""
     with ZipFile(wheel) as archive:
@@ -63,8 +79,14 @@ def wheel_metadata(wheel: Path) -> dict[str, list[str]]:
     return fields
 
 
-def fresh_venv(path: Path) -> Path:
-    """A new virtual environment at ``path``; returns its Python."""
-    ran = run([sys.executable, "-m", "venv", str(path)], cwd=path.parent)
+def fresh_venv(path: Path, requirement: str) -> Path:
+    """A new virtual environment at ``path`` holding ``requirement`` and what it needs, nothing
+    else; returns its Python. Our pip installs into it (``pip --python``): the venv gets no pip
+    of its own, which saves seeding one and changes nothing the requirement brings."""
+    ran = run([sys.executable, "-m", "venv", "--without-pip", str(path)], cwd=path.parent)
     assert ran.returncode == 0, ran.stderr
-    return path / "bin" / "python"
+    python = path / "bin" / "python"
+    ran = run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", requirement],
+              cwd=path.parent)  # fmt: skip
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    return python

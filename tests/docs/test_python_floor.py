@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.checkout import ROOT, build_wheel, copy_checkout, run, wheel_metadata
+from tests.docs.checkout import ROOT, run, shared_wheel, wheel_metadata
 
 pytestmark = [pytest.mark.slow, pytest.mark.registry]
 
@@ -31,8 +31,7 @@ def _declared_extras() -> list[str]:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("floor")
-    return build_wheel(copy_checkout(base / "checkout"), base / "dist")
+    return shared_wheel(tmp_path_factory)
 
 
 def _floor(metadata: dict[str, list[str]]) -> str:
