@@ -10,19 +10,32 @@ rather than failing a test:
 - everything is slower: every wait is :data:`TIMEOUT_S` (``REALDREAM_TEST_TIMEOUT_S``).
 
 Any other failure to start fails the test at once, with the app's log.
+
+An app is forked from a zygote that has imported Gradio already (:mod:`tests.zygote`): it runs
+``app.py`` as ``__main__`` as ``python app.py`` does, without paying 3 to 5 s of CPU for the
+import each time. ``ServedApp(..., fork=False)`` starts a plain ``python app.py`` instead, as a
+Space does; the suite keeps one served module on that path.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Union
 
 import pytest
+
+from tests.zygote import IMPORT_TIME, ForkedApp, Zygote, fork_fits
+
+Process = Union["subprocess.Popen[str]", ForkedApp]
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Seconds a test of a served app waits for it (to start, to answer): generous, so that a busy
@@ -41,17 +54,68 @@ def free_port() -> int:
         return port
 
 
+class _Zygotes:
+    """This test process's zygotes, one for each import-time environment (most apps share one),
+    started when first needed and hung up at exit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._zygotes: list[Zygote] = []
+        self._folder: Path | None = None
+
+    def folder(self) -> Path:
+        """Gradio's temporary folder for every forked app: the zygote's modules read it when
+        imported, so its apps cannot each have their own."""
+        with self._lock:
+            if self._folder is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="realdream-served-"))
+                atexit.register(self.close)
+            return self._folder
+
+    def start(self, argv: list[str], environ: dict[str, str]) -> ForkedApp:
+        with self._lock:
+            zygote = next((z for z in self._zygotes if fork_fits(z.env, environ)), None)
+            if zygote is None:
+                imported = {k: v for k, v in environ.items() if k.startswith(IMPORT_TIME)}
+                base = {k: v for k, v in os.environ.items()  # and no key, no app settings
+                        if not k.startswith((*IMPORT_TIME, "SEGMIND_", "REALDREAM_"))}  # fmt: skip
+                log = self.folder() / f"zygote-{len(self._zygotes)}.log"
+                zygote = Zygote({**base, **imported, "PYTHONUNBUFFERED": "1"}, log)
+                self._zygotes.append(zygote)
+        return zygote.start(argv, environ, ROOT, TIMEOUT_S)
+
+    def close(self) -> None:
+        for zygote in self._zygotes:
+            zygote.close()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+
+_ZYGOTES = _Zygotes()
+
+
+def app_environ(environ: dict[str, str], gradio_temp: Path | None = None) -> dict[str, str]:
+    """``environ`` as an app gets it: no analytics, unbuffered output, and Gradio's temporary
+    files in ``gradio_temp`` (by default the folder of the forked apps), not the shared /tmp."""
+    return dict(
+        environ,
+        GRADIO_ANALYTICS_ENABLED="False",
+        PYTHONUNBUFFERED="1",
+        GRADIO_TEMP_DIR=str(gradio_temp or _ZYGOTES.folder()),
+    )
+
+
 class _LogReader:
     """Drains a subprocess's output into a file; tells when Gradio prints its URL, or the
     output ends (the process is going)."""
 
-    def __init__(self, process: subprocess.Popen[str], log: Path) -> None:
+    def __init__(self, process: Process, log: Path) -> None:
         self.ready = False
         self.changed = threading.Event()
         self._thread = threading.Thread(target=self._drain, args=(process, log), daemon=True)
         self._thread.start()
 
-    def _drain(self, process: subprocess.Popen[str], log: Path) -> None:
+    def _drain(self, process: Process, log: Path) -> None:
         assert process.stdout is not None
         with log.open("w") as out:
             for line in process.stdout:
@@ -68,13 +132,15 @@ class _LogReader:
 
 @dataclass
 class ServedApp:
-    """``python app.py ARGS`` on a loopback port; :meth:`wait` until it is up."""
+    """``python app.py ARGS`` on a loopback port, forked from a zygote unless ``fork`` is
+    false; :meth:`wait` until it is up."""
 
     log: Path
     args: tuple[str, ...]
     environ: dict[str, str]
+    fork: bool = True
     url: str = ""
-    process: subprocess.Popen[str] = field(init=False, repr=False)
+    process: Process = field(init=False, repr=False)
     reader: _LogReader = field(init=False, repr=False)
     earlier_logs: list[str] = field(default_factory=list, repr=False)
 
@@ -83,21 +149,16 @@ class ServedApp:
 
     def _launch(self) -> None:
         port = free_port()
-        environ = dict(self.environ)
-        environ.update(
-            GRADIO_TEMP_DIR=str(self.log.parent / f"gradio-{port}"),  # not the shared /tmp
-            GRADIO_ANALYTICS_ENABLED="False",
-            PYTHONUNBUFFERED="1",
-        )
+        argv = [str(ROOT / "app.py"), "--port", str(port), *self.args]
         self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(port), *self.args],
-            cwd=ROOT,
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        if self.fork:
+            self.process = _ZYGOTES.start(argv, app_environ(self.environ))
+        else:
+            environ = app_environ(self.environ, self.log.parent / f"gradio-{port}")
+            self.process = subprocess.Popen(
+                [sys.executable, *argv], cwd=ROOT, env=environ, text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         self.reader = _LogReader(self.process, self.log)
 
     def wait(self) -> None:

@@ -89,9 +89,11 @@ def secret_key() -> str:
     return SECRET_KEY
 
 
-def _start(log: Path, *args: str, env: dict[str, str] | None = None) -> ServedApp:
+def _start(
+    log: Path, *args: str, env: dict[str, str] | None = None, fork: bool = True
+) -> ServedApp:
     environ = {k: v for k, v in os.environ.items() if k not in _ENV_NAMES}
-    return ServedApp(log, args, {**environ, **(env or {})})
+    return ServedApp(log, args, {**environ, **(env or {})}, fork=fork)
 
 
 @pytest.fixture(scope="session")
@@ -101,33 +103,32 @@ def mock_server() -> Iterator[mocks.RunningMock]:
         yield running
 
 
-@pytest.fixture(scope="session")
-def served(
-    tmp_path_factory: pytest.TempPathFactory, mock_server: mocks.RunningMock
-) -> Iterator[dict[str, ServedApp]]:
-    """Two apps, started together: ``offline`` (forced in-process mock) and ``remote``
-    (``REALDREAM_BASE_URL`` pointing at :func:`mock_server`)."""
-    logs = tmp_path_factory.mktemp("served")
-    apps = {
-        "offline": _start(logs / "offline.log", "--mock", "--mock-latency", "0"),
-        "remote": _start(logs / "remote.log", env={realdream.BASE_URL_ENV: mock_server.base_url}),
-    }
+def _served(log: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[ServedApp]:
+    app = _start(log, *args, env=env)
     try:
-        for app in apps.values():
-            app.wait()
-        yield apps
+        app.wait()
+        yield app
     finally:
-        stop_all(list(apps.values()))
+        app.stop()
 
 
-@pytest.fixture(scope="session")
-def served_offline(served: dict[str, ServedApp]) -> ServedApp:
-    return served["offline"]
+# The served apps live for one module, not the session: a waiting Gradio app is not idle (its
+# queue checks for work every millisecond, about 6% of a core), so an app kept for the whole run
+# costs more than starting it again for each module that needs it.
+@pytest.fixture(scope="module")
+def served_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+    """``python app.py --mock``: the forced in-process mock, no latency."""
+    log = tmp_path_factory.mktemp("served") / "offline.log"
+    yield from _served(log, "--mock", "--mock-latency", "0")
 
 
-@pytest.fixture(scope="session")
-def served_remote(served: dict[str, ServedApp]) -> ServedApp:
-    return served["remote"]
+@pytest.fixture(scope="module")
+def served_remote(
+    tmp_path_factory: pytest.TempPathFactory, mock_server: mocks.RunningMock
+) -> Iterator[ServedApp]:
+    """``python app.py`` with ``REALDREAM_BASE_URL`` pointing at :func:`mock_server`."""
+    log = tmp_path_factory.mktemp("served") / "remote.log"
+    yield from _served(log, env={realdream.BASE_URL_ENV: mock_server.base_url})
 
 
 class Launcher:
@@ -137,9 +138,12 @@ class Launcher:
         self.folder = folder
         self.apps: list[ServedApp] = []
 
-    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> ServedApp:
+    def start(
+        self, name: str, *args: str, env: dict[str, str] | None = None, fork: bool = True
+    ) -> ServedApp:
+        """Forked from the zygote unless ``fork`` is false (then a plain ``python app.py``)."""
         log = self.folder / f"{name}-{len(self.apps)}.log"
-        app = _start(log, *args, env=env)
+        app = _start(log, *args, env=env, fork=fork)
         self.apps.append(app)
         return app
 
@@ -156,7 +160,7 @@ class Launcher:
 
 @pytest.fixture(scope="module")
 def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
-    """Serve more apps for a module: ``launcher.start(name, *args, env=...)``."""
+    """Serve more apps for a module: ``launcher.start(name, *args, env=..., fork=...)``."""
     running = Launcher(tmp_path_factory.mktemp("apps"))
     try:
         yield running

@@ -17,7 +17,7 @@ import realdream.mock as mocks
 from tests.demo.conftest import call_generate
 from tests.served import TIMEOUT_S
 
-pytestmark = pytest.mark.slow  # two apps in subprocesses, shared with the browser tests
+pytestmark = pytest.mark.slow  # two apps in subprocesses
 
 
 def _client(url: str, downloads: Path) -> Iterator[Client]:

@@ -44,11 +44,15 @@ def queue_mock() -> Iterator[mocks.RunningMock]:
 @pytest.fixture(scope="module")
 def app(launcher: Launcher, queue_mock: mocks.RunningMock) -> ServedApp:
     """An app on v2 (``REALDREAM_API=v2``, ``REALDREAM_BASE_URL`` on :func:`queue_mock`), whose
-    offline mock (ticked per request) takes :data:`OFFLINE_LATENCY_S`."""
+    offline mock (ticked per request) takes :data:`OFFLINE_LATENCY_S`. A plain ``python app.py``,
+    started as a Space starts it: the suite's one served app that is not forked from the zygote
+    (tests/zygote.py), so that an app that only works with Gradio imported before it would fail
+    here."""
     served = launcher.start(
         "v2",
         *("--mock-latency", str(OFFLINE_LATENCY_S)),
         env={API_ENV: "v2", realdream.BASE_URL_ENV: queue_mock.base_url},
+        fork=False,
     )
     launcher.wait(served)
     return served

@@ -1,10 +1,14 @@
 """The served-app harness itself (tests/served.py): an app counts as up only when Gradio serves
-it, a lost port means a new start on a new port, and any other failure is reported at once."""
+it, a lost port means a new start on a new port, and any other failure is reported at once; the
+zygote it forks apps from (tests/zygote.py) gives each its own arguments, environment and end."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +17,7 @@ import pytest
 
 import tests.served as served
 from tests.served import TIMEOUT_S, ServedApp
+from tests.zygote import fork_fits
 
 pytestmark = pytest.mark.slow  # starts app.py, twice in one test
 
@@ -52,3 +57,65 @@ def test_an_app_whose_port_was_taken_starts_again_on_another(
         assert httpx.get(f"{app.url}/config", timeout=TIMEOUT_S).status_code == 200
     finally:
         app.stop()
+
+
+# The zygote (tests/zygote.py): a forked app is the script it names, with its own arguments,
+# environment and exit, and nothing of the zygote's but the modules it had imported.
+
+_SCRIPT = """\
+import json, os, sys
+print(json.dumps({"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ),
+                  "gradio": "gradio" in sys.modules, "main": __name__}), flush=True)
+if sys.argv[1] == "raise":
+    raise RuntimeError("the app failed")
+if sys.argv[1] == "wait":
+    import signal
+    signal.pause()
+sys.exit(int(sys.argv[1]))
+"""
+
+
+def _forked(tmp_path: Path, *args: str, **env: str) -> tuple[served.ForkedApp, dict[str, str]]:
+    script = tmp_path / "script.py"
+    script.write_text(_SCRIPT)
+    environ = served.app_environ({**_environ(), "ONLY_THIS_APP": "yes", **env})
+    return served._ZYGOTES.start([str(script), *args], environ), environ
+
+
+def test_a_forked_app_has_its_own_arguments_environment_and_exit_status(tmp_path: Path) -> None:
+    app, environ = _forked(tmp_path, "3", "more")
+    seen = json.loads(app.stdout.readline())
+    assert app.wait(TIMEOUT_S) == 3
+    assert seen == {"argv": ["3", "more"], "cwd": str(served.ROOT), "env": environ,
+                    "gradio": True, "main": "__main__"}  # fmt: skip
+    assert app.stdout.read() == ""  # its output ends with it
+    app.stdout.close()
+
+
+def test_an_exception_in_a_forked_app_is_its_traceback_and_status_1(tmp_path: Path) -> None:
+    app, _ = _forked(tmp_path, "raise")
+    assert app.wait(TIMEOUT_S) == 1
+    output = app.stdout.read()
+    app.stdout.close()
+    assert "RuntimeError: the app failed" in output
+
+
+def test_terminate_reaches_the_forked_app_and_its_status_is_the_signal(tmp_path: Path) -> None:
+    app, _ = _forked(tmp_path, "wait")
+    app.stdout.readline()  # it is running
+    assert app.poll() is None
+    with pytest.raises(subprocess.TimeoutExpired):
+        app.wait(0.2)
+    app.terminate()
+    assert app.wait(TIMEOUT_S) == -signal.SIGTERM
+    app.terminate()  # a second signal to an app that is gone is not sent anywhere
+    app.stdout.close()
+
+
+def test_an_app_whose_import_time_environment_differs_gets_a_zygote_of_its_own() -> None:
+    base = {"PATH": "/bin", "GRADIO_TEMP_DIR": "/tmp/a"}
+    assert fork_fits(base, {**base, "SEGMIND_API_KEY": "SG_x", "SPACE_ID": "o/s"})
+    assert not fork_fits(base, {**base, "OAUTH_CLIENT_ID": "id"})
+    assert not fork_fits(base, {**base, "GRADIO_TEMP_DIR": "/tmp/b"})
+    assert not fork_fits(base, {"PATH": "/bin"})
+    assert not fork_fits({**base, "HF_HUB_OFFLINE": "1"}, base)
