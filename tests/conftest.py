@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -37,6 +38,33 @@ def pytest_configure(config: pytest.Config) -> None:
         r"\bnot\s+slow\b", config.option.markexpr or ""
     ):
         settings.load_profile("quick")
+
+
+def _unique_node_ids(items: list[pytest.Item]) -> None:
+    """schemathesis 4 under pytest 9 gives every operation's test the node id of its function
+    (pytest builds it from ``originalname``), so the ids repeat; xdist keys its work by node id
+    and would run one of each. Such items get the id of their full name, and a run whose ids
+    still repeat stops here rather than skip tests unseen."""
+    counts = Counter(item.nodeid for item in items)
+    for item in items:
+        if counts[item.nodeid] > 1 and item.parent is not None:
+            item._id = item.parent.id.child(item.name)  # type: ignore[attr-defined]
+    repeated = [nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1]
+    if repeated:
+        raise pytest.UsageError(f"tests share a node id, xdist would run one: {repeated[:5]}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with the most slow tests run first, each module whole (``--dist loadscope``, in
+    this order): the long ones start while there is other work to run beside them, and the run
+    ends on short modules instead of one worker finishing a long one alone."""
+    _unique_node_ids(items)
+    slow: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        slow[module] = slow.get(module, 0) + (item.get_closest_marker("slow") is not None)
+    # A stable sort: a module's tests stay together and in their order.
+    items.sort(key=lambda item: -slow[item.nodeid.split("::", 1)[0]])
 
 
 _SECRET_VARIABLES = ("SEGMIND_API_KEY", "REALDREAM_BASE_URL", "REALDREAM_MOCK")
