@@ -9,6 +9,8 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from tests import served
+
 # The suite starts many Python processes (examples, the CLI, served apps, a user's pytest run).
 # Without bytecode caching each would compile its imports afresh, and a user's pytest run would
 # rewrite the asserts of every plugin's distribution (about 3 s a run), so the caches are on.
@@ -65,6 +67,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         slow[module] = slow.get(module, 0) + (item.get_closest_marker("slow") is not None)
     # A stable sort: a module's tests stay together and in their order.
     items.sort(key=lambda item: -slow[item.nodeid.split("::", 1)[0]])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_folder_for_served_apps(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The run's served apps share their zygotes (tests/zygote.py) across xdist workers, in a
+    folder of the run that pytest cleans up as it does its other temporary folders."""
+    base = tmp_path_factory.getbasetemp()
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    served.ZYGOTES.use(run / "zygotes")
 
 
 _SECRET_VARIABLES = ("SEGMIND_API_KEY", "REALDREAM_BASE_URL", "REALDREAM_MOCK")

@@ -20,8 +20,8 @@ Space does; the suite keeps one served module on that path.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Union
 
 import pytest
+from filelock import FileLock
 
-from tests.zygote import IMPORT_TIME, ForkedApp, Zygote, fork_fits
+from tests.zygote import IMPORT_TIME, ForkedApp, Zygote, ZygoteGoneError, fork_fits
 
 Process = Union["subprocess.Popen[str]", ForkedApp]
 
@@ -55,43 +56,69 @@ def free_port() -> int:
 
 
 class _Zygotes:
-    """This test process's zygotes, one for each import-time environment (most apps share one),
-    started when first needed and hung up at exit."""
+    """This test process's connections to the run's zygotes, one zygote for each import-time
+    environment (most apps share one). Under xdist the workers share them: the first to need
+    one starts it, under a lock in the run's folder (:meth:`use`)."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._zygotes: list[Zygote] = []
         self._folder: Path | None = None
+        self._registered = False
+
+    def use(self, folder: Path) -> None:
+        """Keep the zygotes' logs and the apps' Gradio files in ``folder``: the run's (shared by
+        its xdist workers) under pytest's base temporary folder."""
+        with self._lock:
+            self._folder = folder
 
     def folder(self) -> Path:
-        """Gradio's temporary folder for every forked app: the zygote's modules read it when
-        imported, so its apps cannot each have their own."""
+        """The zygotes' folder: their logs, and Gradio's temporary folder for every forked app
+        (the zygote's modules read it when imported, so its apps cannot each have one)."""
         with self._lock:
-            if self._folder is None:
-                self._folder = Path(tempfile.mkdtemp(prefix="realdream-served-"))
+            if self._folder is None:  # outside pytest: a folder of this process's own
+                self._folder = Path(tempfile.mkdtemp(prefix="realdream-zygotes-"))
+            if not self._registered:
+                (self._folder / "gradio").mkdir(parents=True, exist_ok=True)
                 atexit.register(self.close)
+                self._registered = True
             return self._folder
 
+    def _join(self, environ: dict[str, str]) -> Zygote:
+        """Connect to the zygote for ``environ``'s import-time names, starting it if needed."""
+        imported = sorted((k, v) for k, v in environ.items() if k.startswith(IMPORT_TIME))
+        folder = self.folder()
+        name = hashlib.sha256(repr((str(folder), imported)).encode()).hexdigest()[:16]
+        path = Path(tempfile.gettempdir()) / f"realdream-zygote-{name}.sock"  # short: AF_UNIX
+        base = {k: v for k, v in os.environ.items()  # and no key, no app settings
+                if not k.startswith((*IMPORT_TIME, "SEGMIND_", "REALDREAM_"))}  # fmt: skip
+        env = {**base, **dict(imported), "PYTHONUNBUFFERED": "1"}
+        with FileLock(folder / f"{name}.lock"):
+            try:
+                return Zygote(env, path, folder / f"{name}.log")
+            except OSError:  # none yet, or it has ended
+                return Zygote.spawn(env, path, folder / f"{name}.log")
+
     def start(self, argv: list[str], environ: dict[str, str]) -> ForkedApp:
-        with self._lock:
-            zygote = next((z for z in self._zygotes if fork_fits(z.env, environ)), None)
-            if zygote is None:
-                imported = {k: v for k, v in environ.items() if k.startswith(IMPORT_TIME)}
-                base = {k: v for k, v in os.environ.items()  # and no key, no app settings
-                        if not k.startswith((*IMPORT_TIME, "SEGMIND_", "REALDREAM_"))}  # fmt: skip
-                log = self.folder() / f"zygote-{len(self._zygotes)}.log"
-                zygote = Zygote({**base, **imported, "PYTHONUNBUFFERED": "1"}, log)
-                self._zygotes.append(zygote)
-        return zygote.start(argv, environ, ROOT, TIMEOUT_S)
+        for _ in range(2):  # a zygote that ended just as we joined it: once more, afresh
+            with self._lock:
+                zygote = next((z for z in self._zygotes if fork_fits(z.env, environ)), None)
+                if zygote is None:
+                    zygote = self._join(environ)
+                    self._zygotes.append(zygote)
+            try:
+                return zygote.start(argv, environ, ROOT, TIMEOUT_S)
+            except ZygoteGoneError:
+                with self._lock:
+                    self._zygotes.remove(zygote)
+        raise RuntimeError("no zygote stayed up long enough to start an app")
 
     def close(self) -> None:
         for zygote in self._zygotes:
             zygote.close()
-        if self._folder is not None:
-            shutil.rmtree(self._folder, ignore_errors=True)
 
 
-_ZYGOTES = _Zygotes()
+ZYGOTES = _Zygotes()
 
 
 def app_environ(environ: dict[str, str], gradio_temp: Path | None = None) -> dict[str, str]:
@@ -101,7 +128,7 @@ def app_environ(environ: dict[str, str], gradio_temp: Path | None = None) -> dic
         environ,
         GRADIO_ANALYTICS_ENABLED="False",
         PYTHONUNBUFFERED="1",
-        GRADIO_TEMP_DIR=str(gradio_temp or _ZYGOTES.folder()),
+        GRADIO_TEMP_DIR=str(gradio_temp or ZYGOTES.folder() / "gradio"),
     )
 
 
@@ -152,7 +179,7 @@ class ServedApp:
         argv = [str(ROOT / "app.py"), "--port", str(port), *self.args]
         self.url = f"http://127.0.0.1:{port}"
         if self.fork:
-            self.process = _ZYGOTES.start(argv, app_environ(self.environ))
+            self.process = ZYGOTES.start(argv, app_environ(self.environ))
         else:
             environ = app_environ(self.environ, self.log.parent / f"gradio-{port}")
             self.process = subprocess.Popen(

@@ -79,7 +79,7 @@ def _forked(tmp_path: Path, *args: str, **env: str) -> tuple[served.ForkedApp, d
     script = tmp_path / "script.py"
     script.write_text(_SCRIPT)
     environ = served.app_environ({**_environ(), "ONLY_THIS_APP": "yes", **env})
-    return served._ZYGOTES.start([str(script), *args], environ), environ
+    return served.ZYGOTES.start([str(script), *args], environ), environ
 
 
 def test_a_forked_app_has_its_own_arguments_environment_and_exit_status(tmp_path: Path) -> None:

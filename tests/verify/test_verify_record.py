@@ -157,4 +157,4 @@ def test_python_m_mocks_replays_a_recorded_run(recorded: Path) -> None:
         assert answer.headers[contract.HEADER_SEED] == dict(image.headers)[contract.HEADER_SEED]
     finally:
         process.terminate()
-        process.communicate(timeout=10)
+        process.communicate(timeout=60)
