@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 
 import tests.served as served
 from tests.served import TIMEOUT_S, ServedApp
-from tests.zygote import fork_fits
+from tests.zygote import Zygote, fork_fits
 
 pytestmark = pytest.mark.slow  # starts app.py, twice in one test
 
@@ -119,3 +120,31 @@ def test_an_app_whose_import_time_environment_differs_gets_a_zygote_of_its_own()
     assert not fork_fits(base, {**base, "GRADIO_TEMP_DIR": "/tmp/b"})
     assert not fork_fits(base, {"PATH": "/bin"})
     assert not fork_fits({**base, "HF_HUB_OFFLINE": "1"}, base)
+
+
+def test_harnesses_share_one_zygote_and_a_hang_up_ends_only_that_harnesss_apps(
+    tmp_path: Path,
+) -> None:
+    """As two xdist workers do: one starts the zygote, the other connects to it."""
+    environ = served.app_environ(_environ(), tmp_path / "gradio")
+    path = Path(tempfile.mkdtemp(prefix="rdz-")) / "z.sock"  # AF_UNIX paths are short
+    script = tmp_path / "script.py"
+    script.write_text(_SCRIPT)
+    first = Zygote.spawn(environ, path, tmp_path / "zygote.log")
+    second = Zygote(environ, path, tmp_path / "zygote.log")
+    try:
+        mine = first.start([str(script), "wait"], environ, served.ROOT, TIMEOUT_S)
+        theirs = second.start([str(script), "wait"], environ, served.ROOT, TIMEOUT_S)
+        assert mine.stdout.readline()  # both running
+        assert theirs.stdout.readline()
+        first.close()
+        assert mine.stdout.read() == ""  # its output ended: the zygote ended it
+        assert theirs.poll() is None
+        again = second.start([str(script), "4"], environ, served.ROOT, TIMEOUT_S)
+        assert again.wait(TIMEOUT_S) == 4  # the zygote still serves the other harness
+        theirs.terminate()
+        assert theirs.wait(TIMEOUT_S) == -signal.SIGTERM
+        for app in (mine, theirs, again):
+            app.stdout.close()
+    finally:
+        second.close()
