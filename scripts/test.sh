@@ -27,7 +27,7 @@ export GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1
 # The docs site (mkdocs, Material, mkdocstrings: the "docs" extra, part of "test") into site/.
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet
 # Three workers (pytest-xdist) on two cores: about a third of the run waits (served apps starting,
-# real-time latencies, the package index) and a third worker fills it: 132 s against 171 s with
+# real-time latencies, the package index) and a third worker fills it: 136 s against 171 s with
 # two. `-n 0` among the arguments runs it in one process.
 HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" .venv/bin/python -m pytest -n 3 "$@"
 # Short mutation runs (about a minute on two idle cores): the retry rules decide what is resent
