@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import threading
 from collections import Counter
 
 import pytest
@@ -15,6 +17,15 @@ from tests import served
 # Without bytecode caching each would compile its imports afresh, and a user's pytest run would
 # rewrite the asserts of every plugin's distribution (about 3 s a run), so the caches are on.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+# A run started in the background of a non-interactive shell (`cmd &`) ignores SIGINT, and every
+# process it starts inherits that: the tests that press Ctrl-C on a server or a batch would wait
+# forever. A handler here (exec resets handled signals to their default) gives those processes
+# Ctrl-C as a terminal does.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN and (
+    threading.current_thread() is threading.main_thread()
+):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 pytest_plugins = ["pytester"]  # the contract suite runs a user's test file with our plugin
 
