@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from realdream._amounts import MAX_AMOUNT, parse_amount, parse_count, short_repr
+from realdream._amounts import MAX_AMOUNT, parse_amount, parse_count, reported_amount, short_repr
 
 
 # --- short_repr: a hostile value cannot flood a message -------------------------------------------
@@ -101,3 +101,19 @@ def test_a_count_is_bounded_by_the_maximum_given_both_ends_included() -> None:
 
 def _exactly(message: str) -> str:
     return f"^{re.escape(message)}$"
+
+
+# --- reported_amount: a number beside a paid image is an amount, or unknown --------------------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, None), ("0.002", 0.002), (3, 3.0), (0, 0.0), ("-0.0", 0.0), (MAX_AMOUNT, MAX_AMOUNT)],
+)
+def test_a_readable_reported_amount_is_that_amount(value: object, expected: float | None) -> None:
+    assert reported_amount(value, field="x-cost") == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["-0.002", "abc", "", True, math.nan, math.inf, MAX_AMOUNT * 2, [1], {"a": 1}]
+)
+def test_a_reported_amount_that_cannot_be_true_is_unknown_not_an_error(value: object) -> None:
+    assert reported_amount(value, field="x-cost") is None
