@@ -7,6 +7,7 @@ import re
 import signal
 import threading
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -80,13 +81,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: -slow[item.nodeid.split("::", 1)[0]])
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _one_folder_for_served_apps(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The run's served apps share their zygotes (tests/zygote.py) across xdist workers, in a
-    folder of the run that pytest cleans up as it does its other temporary folders."""
+@pytest.fixture(scope="session")
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this run that its xdist workers share (pytest cleans it up as it does its
+    other temporary folders): what is made once a run, under a lock, lives here."""
     base = tmp_path_factory.getbasetemp()
-    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    served.ZYGOTES.use(run / "zygotes")
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_folder_for_served_apps(run_folder: Path) -> None:
+    """The run's served apps share their zygotes (tests/zygote.py) across xdist workers."""
+    served.ZYGOTES.use(run_folder / "zygotes")
 
 
 _SECRET_VARIABLES = ("SEGMIND_API_KEY", "REALDREAM_BASE_URL", "REALDREAM_MOCK")

@@ -64,24 +64,22 @@ class _Zygotes:
         self._lock = threading.RLock()
         self._zygotes: list[Zygote] = []
         self._folder: Path | None = None
-        self._registered = False
 
     def use(self, folder: Path) -> None:
         """Keep the zygotes' logs and the apps' Gradio files in ``folder``: the run's (shared by
-        its xdist workers) under pytest's base temporary folder."""
+        its xdist workers; tests/conftest.py names it for the session)."""
         with self._lock:
+            (folder / "gradio").mkdir(parents=True, exist_ok=True)
+            if self._folder is None:
+                atexit.register(self.close)
             self._folder = folder
 
     def folder(self) -> Path:
         """The zygotes' folder: their logs, and Gradio's temporary folder for every forked app
         (the zygote's modules read it when imported, so its apps cannot each have one)."""
         with self._lock:
-            if self._folder is None:  # outside pytest: a folder of this process's own
-                self._folder = Path(tempfile.mkdtemp(prefix="realdream-zygotes-"))
-            if not self._registered:
-                (self._folder / "gradio").mkdir(parents=True, exist_ok=True)
-                atexit.register(self.close)
-                self._registered = True
+            if self._folder is None:
+                raise RuntimeError("no folder for the zygotes: tests/conftest.py names it")
             return self._folder
 
     def _join(self, environ: dict[str, str]) -> Zygote:

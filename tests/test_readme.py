@@ -152,12 +152,12 @@ def test_a_shell_example_runs_against_the_mock(
 
 
 @pytest.fixture(scope="module")
-def fresh_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def fresh_project(tmp_path_factory: pytest.TempPathFactory, run_folder: Path) -> tuple[Path, Path]:
     """A user's own project beside a fresh venv holding only ``realdream[testing]``, installed
     from the checkout's wheel as from the index; the project has its own ``mocks`` modules, as
     many do."""
     base = tmp_path_factory.mktemp("fresh")
-    python = fresh_venv(base / "venv", f"{shared_wheel(tmp_path_factory)}[testing]")
+    python = fresh_venv(base / "venv", f"{shared_wheel(run_folder)}[testing]")
     project = base / "project"
     (project / "tests").mkdir(parents=True)
     for own in (project / "mocks.py", project / "tests" / "mocks.py"):

@@ -328,17 +328,14 @@ def main(listener_fd: int, path: str) -> int:
     if os.fork():  # the harness waits for this parent only; the zygote goes on in its own session
         os._exit(0)
     os.setsid()
-    global _ZYGOTE_PID
-    _ZYGOTE_PID = os.getpid()
+    zygote = os.getpid()
     listener = socket.socket(fileno=listener_fd)
     try:
         return serve(listener)
     finally:
-        if os.getpid() == _ZYGOTE_PID:  # not in an app that returned
+        if os.getpid() == zygote:  # not in an app that returned
             Path(path).unlink(missing_ok=True)  # no harness connects to a zygote that has ended
 
-
-_ZYGOTE_PID = os.getpid()
 
 if __name__ == "__main__":
     sys.exit(main(int(sys.argv[1]), sys.argv[2]))

@@ -14,7 +14,6 @@ from email.parser import Parser
 from pathlib import Path
 from zipfile import ZipFile
 
-import pytest
 from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,11 +54,10 @@ def build_wheel(checkout: Path, out: Path) -> Path:
     return wheel
 
 
-def shared_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel of a clean copy of the checkout, built once per test run: under xdist the
-    workers share one (the first to ask builds it while the other waits on a lock)."""
-    base = tmp_path_factory.getbasetemp()
-    run_folder = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+def shared_wheel(run_folder: Path) -> Path:
+    """The wheel of a clean copy of the checkout, built once per test run in ``run_folder``
+    (tests/conftest.py's): the xdist workers share it (the first to ask builds it while the
+    others wait on a lock)."""
     out = run_folder / "wheel"
     with FileLock(run_folder / "wheel.lock"):
         if not list(out.glob("realdream-*.whl")):

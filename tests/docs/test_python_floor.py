@@ -30,8 +30,8 @@ def _declared_extras() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return shared_wheel(tmp_path_factory)
+def wheel(run_folder: Path) -> Path:
+    return shared_wheel(run_folder)
 
 
 def _floor(metadata: dict[str, list[str]]) -> str:
